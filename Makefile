@@ -1,0 +1,41 @@
+# Switchboard developer tasks. CI runs `make test` (see .ci/run).
+#
+#   make deps    install what the tests need (chromium, test/node packages, Go modules)
+#   make build   build ./switchboard
+#   make test    deps, go vet, and every test with the race detector
+#   make lint    gofmt and go vet
+#   make bench   run the benchmarks
+#   make fuzz    run each Fuzz target for FUZZTIME (make fuzz FUZZTIME=2m)
+
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 30s
+export FUZZTIME
+
+.PHONY: all deps build test lint bench fuzz clean
+
+all: build
+
+deps:
+	bash scripts/deps.sh
+
+build:
+	$(GO) build -o switchboard ./cmd/switchboard
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+lint:
+	@unformatted="$$(gofmt -l . | grep -v -e '/node_modules/' -e '/testdata/' || true)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: run gofmt -w on:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	bash scripts/fuzz.sh
+
+clean:
+	rm -f switchboard coverage.out coverage.html *.coverprofile

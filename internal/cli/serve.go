@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/frontdoor"
+	"github.com/switchboard/switchboard/internal/server"
+)
+
+// serveFlags are the flags of `switchboard serve`.
+type serveFlags struct {
+	addr            string
+	port            string
+	allowOrigins    stringList
+	maxMessageBytes int64
+	maxConnections  int
+	pingInterval    time.Duration
+	pingTimeout     time.Duration
+	writeTimeout    time.Duration
+	headTimeout     time.Duration
+	shutdownTimeout time.Duration
+	queueMessages   int
+	queueBytes      int
+	compression     bool
+	contextTakeover bool
+	logLevel        string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", ":8888", "`address` to listen on, host:port (dual-stack when the host is empty)")
+	fs.StringVar(&f.port, "port", "", "`port` to listen on, a shorthand for --addr :PORT (as WebRTC's peerconnection_server takes it)")
+	fs.Var(&f.allowOrigins, "allow-origin", "browser `origin` allowed to open WebSockets besides the server's own: a full origin (https://app.example.com), a host pattern (*.example.com) or *; repeatable")
+	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest WebSocket message a client may send, in `bytes`; larger closes with 1009")
+	fs.IntVar(&f.maxConnections, "max-connections", 10000, "most open TCP connections (`n`); more are answered 503; 0 means no cap")
+	fs.DurationVar(&f.pingInterval, "ping-interval", 25*time.Second, "WebSocket keepalive ping `interval`; 0 disables")
+	fs.DurationVar(&f.pingTimeout, "ping-timeout", 10*time.Second, "how long a peer may stay silent after a ping before it is dropped")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "deadline for each socket write; a peer that does not read in time is dropped")
+	fs.DurationVar(&f.headTimeout, "head-timeout", 10*time.Second, "deadline for a client to send its request head")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
+	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the connection is closed with 1013")
+	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the connection is closed with 1013")
+	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
+	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+}
+
+// listenAddr resolves --addr and --port into the address to listen on.
+func (f *serveFlags) listenAddr() (string, error) {
+	if f.port != "" {
+		p, err := strconv.Atoi(f.port)
+		if err != nil || p < 1 || p > 65535 {
+			return "", fmt.Errorf("%s is not a valid port.", f.port)
+		}
+		return ":" + f.port, nil
+	}
+	host, port, err := net.SplitHostPort(f.addr)
+	if err != nil {
+		return "", fmt.Errorf("invalid --addr %q: %v", f.addr, err)
+	}
+	// Port 0 asks the system for a free port, which tests use.
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("%s is not a valid port.", port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("invalid --log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server: WebSocket endpoints (/echo), the web app and /healthz, all on one port.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve takes no arguments, got %q", strings.Join(fs.Args(), " "))
+	}
+	addr, err := f.listenAddr()
+	if err != nil {
+		return err
+	}
+	level, err := parseLevel(f.logLevel)
+	if err != nil {
+		return err
+	}
+	switch {
+	case f.maxMessageBytes < 1:
+		return fmt.Errorf("--max-message-bytes must be at least 1, got %d", f.maxMessageBytes)
+	case f.maxConnections < 0:
+		return fmt.Errorf("--max-connections must not be negative, got %d", f.maxConnections)
+	case f.pingInterval < 0 || f.pingTimeout <= 0:
+		return errors.New("--ping-interval must not be negative and --ping-timeout must be positive")
+	case f.queueMessages < 1 || f.queueBytes < 1:
+		return errors.New("--queue-messages and --queue-bytes must be at least 1")
+	}
+	pingInterval := f.pingInterval
+	if pingInterval == 0 {
+		pingInterval = -1 // the server's zero means "default"
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg := server.Config{
+		AllowedOrigins:  f.allowOrigins,
+		MaxMessageBytes: f.maxMessageBytes,
+		MaxConnections:  f.maxConnections,
+		PingInterval:    pingInterval,
+		PingTimeout:     f.pingTimeout,
+		WriteTimeout:    f.writeTimeout,
+		HeadReadTimeout: f.headTimeout,
+		QueueMessages:   f.queueMessages,
+		QueueBytes:      f.queueBytes,
+		Logger:          logger,
+	}
+	cfg.Deflate.Disabled = !f.compression
+	cfg.Deflate.ContextTakeover = f.contextTakeover
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := server.New(cfg)
+	fmt.Fprintf(stdout, "switchboard listening on %s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", f.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	shutErr := srv.Shutdown(sctx)
+	if err := <-errc; err != nil && !errors.Is(err, frontdoor.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if shutErr != nil {
+		return fmt.Errorf("shutdown: %w", shutErr)
+	}
+	logger.Info("shut down cleanly")
+	return nil
+}

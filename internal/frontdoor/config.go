@@ -1,0 +1,63 @@
+package frontdoor
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults for the zero values in [Config].
+const (
+	DefaultMaxHeadBytes    = 16 << 10
+	DefaultHeadReadTimeout = 10 * time.Second
+)
+
+// Fixed timings of the front door's own replies and sockets.
+const (
+	initialHeadBuf   = 1 << 10          // first read buffer; grows to MaxHeadBytes
+	replyTimeout     = 5 * time.Second  // write deadline for a front-door error reply
+	lingerTimeout    = 1 * time.Second  // after a reply, wait this long for the client's EOF
+	lingerMaxBytes   = 64 << 10         // ... discarding at most this much input
+	keepAliveIdle    = 15 * time.Second // TCP keep-alive: first probe after this idle time
+	keepAliveCount   = 4                // ... and this many unanswered probes
+	keepAliveSpacing = 15 * time.Second // ... this far apart
+)
+
+// Config configures a [Server]. The zero value works.
+type Config struct {
+	// MaxHeadBytes limits the request head (request line and header
+	// fields, through the final CRLF CRLF). A larger head is answered with
+	// 431 and the connection closed. Default 16 KiB. It is also the
+	// net/http server's MaxHeaderBytes.
+	MaxHeadBytes int
+
+	// HeadReadTimeout is the time from accept within which the whole
+	// request head must arrive; when it expires the client gets 408 and the
+	// connection is closed. Default 10s. Handlers get the connection with no
+	// deadline set.
+	HeadReadTimeout time.Duration
+
+	// MaxConnections caps the connections open at once (reading a head, in
+	// a ConnHandler, or in net/http). At the cap a new connection gets 503
+	// and is closed. 0 or less means unlimited.
+	MaxConnections int
+
+	// Logger receives the front door's logs and net/http's error log.
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxHeadBytes <= 0 {
+		c.MaxHeadBytes = DefaultMaxHeadBytes
+	}
+	if c.HeadReadTimeout <= 0 {
+		c.HeadReadTimeout = DefaultHeadReadTimeout
+	}
+	if c.MaxConnections < 0 {
+		c.MaxConnections = 0
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,16 @@
+// Package frontdoor owns Switchboard's TCP listener. For every accepted
+// connection it reads the request head with the lenient parser in
+// internal/httphead, asks [Server.Route] where the request goes, and either
+// hands the connection to a [ConnHandler] (WebSocket upgrades, the
+// peerconnection long-poll protocol) or to an internal net/http.Server
+// (web app, dashboard, /metrics, /healthz) through an in-memory listener
+// that replays the bytes already read.
+//
+// Start with [Server]: fill in Route and HTTP, call [Server.Serve] with a
+// listener, and [Server.Shutdown] to stop. Malformed, oversized and slow
+// request heads are answered by the front door itself ([WriteError]: 400,
+// 431, 408, 503 at the connection cap) and counted in [Stats].
+//
+// Every goroutine the package starts (accept loops, head readers, handlers,
+// the net/http server) is tracked and joined by Shutdown.
+package frontdoor

@@ -1,0 +1,42 @@
+package session
+
+import (
+	"net"
+
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// Transport is what the session core sees of one connection.
+type Transport interface {
+	// Send queues an encoded message. It never blocks; when the peer does
+	// not keep up, the transport applies its slow-consumer rule and Send
+	// returns an error.
+	Send(m *websocket.PreparedMessage) error
+	// Close starts an orderly close with a code and a reason after the
+	// messages already queued.
+	Close(code websocket.StatusCode, reason string)
+	// RemoteAddr is the peer's address, for logs.
+	RemoteAddr() net.Addr
+	// Subprotocol is the negotiated subprotocol, or "".
+	Subprotocol() string
+}
+
+var _ Transport = (*websocket.Conn)(nil)
+
+// Handler receives a transport's messages, one at a time, in order.
+// OnMessage must not block for long: sending never blocks.
+type Handler interface {
+	OnMessage(t Transport, op websocket.Opcode, data []byte)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(t Transport, op websocket.Opcode, data []byte)
+
+// OnMessage calls f.
+func (f HandlerFunc) OnMessage(t Transport, op websocket.Opcode, data []byte) { f(t, op, data) }
+
+// Echo is the raw echo service: every message goes back verbatim with the
+// same opcode. Conformance suites and benchmarks drive it.
+var Echo Handler = HandlerFunc(func(t Transport, op websocket.Opcode, data []byte) {
+	_ = t.Send(websocket.NewPreparedMessage(op, data))
+})

@@ -1,0 +1,225 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/httphead"
+)
+
+// Handler receives the messages of a connection. OnMessage runs on the
+// connection's reader goroutine: it must not block for long (queueing with
+// Send never blocks). data belongs to the handler.
+type Handler interface {
+	OnMessage(c *Conn, op Opcode, data []byte)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(c *Conn, op Opcode, data []byte)
+
+// OnMessage calls f.
+func (f HandlerFunc) OnMessage(c *Conn, op Opcode, data []byte) { f(c, op, data) }
+
+// AcceptOptions configures the server side of a connection.
+type AcceptOptions struct {
+	// Subprotocols the server speaks, compared case-insensitively with the
+	// client's offer; the first offered one that is listed is echoed.
+	Subprotocols []string
+	// AllowedOrigins lists the browser origins allowed besides the
+	// server's own: "*", a full origin, or a host pattern such as
+	// "*.example.com" (path.Match syntax). Requests without Origin (not
+	// from a browser) are always allowed. Default: same origin only.
+	AllowedOrigins []string
+	// Deflate configures permessage-deflate (RFC 7692). Default: on when
+	// the client offers it, without context takeover.
+	Deflate DeflateConfig
+	Config
+}
+
+// Conn is one WebSocket connection on the goroutine-per-connection engine:
+// Run reads on the calling goroutine and writes from one writer goroutine
+// that drains a bounded queue of encoded frames in batches.
+type Conn struct {
+	nc          net.Conn
+	br          *bufio.Reader
+	isServer    bool
+	cfg         Config
+	subprotocol string
+	comp        *compressor
+	decomp      *decompressor
+
+	out  outQueue
+	wg   sync.WaitGroup
+	done chan struct{} // closed when the TCP connection is closed
+
+	abortOnce     sync.Once
+	failing       atomic.Bool  // we failed the connection: ignore further data
+	closeDeadline atomic.Int64 // unix nanos by which the close handshake must end; 0 = none
+	closeRecv     atomic.Bool
+
+	statusMu sync.Mutex
+	status   *CloseError // how the connection ended
+}
+
+func newConn(nc net.Conn, buffered []byte, isServer bool, cfg Config) *Conn {
+	cfg = cfg.withDefaults()
+	var r io.Reader = nc
+	if len(buffered) > 0 {
+		r = io.MultiReader(bytes.NewReader(buffered), nc)
+	}
+	c := &Conn{
+		nc:       nc,
+		br:       bufio.NewReaderSize(r, cfg.ReadBufferSize),
+		isServer: isServer,
+		cfg:      cfg,
+		done:     make(chan struct{}),
+	}
+	c.out.wake = make(chan struct{}, 1)
+	cfg.Metrics.Open.Add(1)
+	cfg.Metrics.Opened.Add(1)
+	return c
+}
+
+// Accept completes the opening handshake for a request head the front door
+// has read and returns the connection; buffered holds the bytes read after
+// the head. A refused handshake is answered with its HTTP status and
+// returned as a *HandshakeError; the caller then closes nc.
+func Accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *AcceptOptions) (*Conn, error) {
+	if opts == nil {
+		opts = &AcceptOptions{}
+	}
+	hs, err := ServerHandshake(req, opts)
+	cfg := opts.Config.withDefaults()
+	_ = nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+	if err != nil {
+		var he *HandshakeError
+		if errors.As(err, &he) {
+			_, _ = nc.Write(he.Response())
+		}
+		return nil, err
+	}
+	if _, err := nc.Write(hs.Response); err != nil {
+		return nil, fmt.Errorf("websocket: writing handshake: %w", err)
+	}
+	_ = nc.SetWriteDeadline(time.Time{})
+	c := newConn(nc, buffered, true, cfg)
+	c.subprotocol = hs.Subprotocol
+	if hs.compressed {
+		c.comp = newCompressor(hs.deflate, true, opts.Deflate.Level)
+		c.decomp = newDecompressor(hs.deflate, true)
+	}
+	return c, nil
+}
+
+// Subprotocol returns the negotiated subprotocol, or "".
+func (c *Conn) Subprotocol() string { return c.subprotocol }
+
+// Compressed reports whether permessage-deflate was negotiated.
+func (c *Conn) Compressed() bool { return c.comp != nil }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Run serves the connection: it reads and dispatches messages to h on the
+// calling goroutine while a writer goroutine drains the queue. When ctx is
+// cancelled the connection is closed with 1001. Run returns when the
+// connection has ended and every goroutine it started is gone; the error
+// is a *CloseError saying how it ended (the peer's close frame, or ours,
+// or 1006 when there was none).
+func (c *Conn) Run(ctx context.Context, h Handler) error {
+	c.wg.Add(2)
+	go c.writeLoop()
+	go func() {
+		defer c.wg.Done()
+		select {
+		case <-ctx.Done():
+			c.Close(StatusGoingAway, "server shutting down")
+		case <-c.done:
+		}
+	}()
+	err := c.readLoop(h)
+	c.abort(err)
+	c.wg.Wait()
+	c.cfg.Metrics.Open.Add(-1)
+	return c.CloseStatus()
+}
+
+// CloseStatus returns how the connection ended, once it has: the peer's
+// close frame, else the one we sent, else 1006 with the cause.
+func (c *Conn) CloseStatus() *CloseError {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	if c.status == nil {
+		return &CloseError{Code: StatusAbnormalClosure}
+	}
+	return c.status
+}
+
+// setStatus records how the connection ends; the first close frame, sent or
+// received, wins.
+func (c *Conn) setStatus(code StatusCode, reason string) {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	if c.status == nil {
+		c.status = &CloseError{Code: code, Reason: reason}
+	}
+}
+
+// Close starts the closing handshake (RFC 6455 §7.1.2) after the messages
+// already queued. The connection ends when the peer answers or after
+// CloseTimeout.
+func (c *Conn) Close(code StatusCode, reason string) {
+	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), false) {
+		c.setStatus(code, reason)
+	}
+}
+
+// fail closes the connection at once for a violation: queued data is
+// dropped, the close frame goes out next, and further data is ignored.
+func (c *Conn) fail(code StatusCode, reason string) {
+	c.failing.Store(true)
+	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), true) {
+		c.setStatus(code, reason)
+		c.cfg.Logger.Debug("websocket: failing connection", "remote", c.RemoteAddr(), "code", uint16(code), "reason", reason)
+	}
+}
+
+// closeWritten runs on the writer after the close frame went out. A server
+// that has seen the peer's close closes TCP now (RFC 6455 §7.1.1); else the
+// handshake has CloseTimeout to finish.
+func (c *Conn) closeWritten() {
+	if c.isServer && c.closeRecv.Load() {
+		c.abort(nil)
+		return
+	}
+	if c.closeDeadline.Load() == 0 {
+		d := time.Now().Add(c.cfg.CloseTimeout)
+		c.closeDeadline.Store(d.UnixNano())
+		_ = c.nc.SetReadDeadline(d)
+	}
+}
+
+// abort closes the TCP connection; it is safe to call more than once.
+func (c *Conn) abort(cause error) {
+	c.abortOnce.Do(func() {
+		if cause != nil && !errors.Is(cause, io.EOF) {
+			c.cfg.Logger.Debug("websocket: connection ended", "remote", c.RemoteAddr(), "cause", cause)
+		}
+		_ = c.nc.Close()
+		c.out.mu.Lock()
+		c.out.closing = true
+		c.out.mu.Unlock()
+		close(c.done)
+	})
+}

@@ -1,0 +1,27 @@
+// Package websocket is Switchboard's own implementation of the WebSocket
+// protocol (RFC 6455) with permessage-deflate (RFC 7692), server and client
+// side.
+//
+// The codec is pure: ParseHeader, AppendHeader, AppendFrame, MaskBytes,
+// ParseClosePayload and AppendClosePayload do no I/O, and ServerHandshake
+// turns a request head into the 101 reply or a *HandshakeError carrying the
+// HTTP status to answer with. They are table-tested and fuzzed.
+//
+// The engine is Conn: one reader (Run, on the caller's goroutine) and one
+// writer goroutine that drains a bounded queue of already-encoded frames,
+// writing everything queued in one writev with a deadline. Send never
+// blocks; a queue over its limits closes the connection with 1013 (the
+// slow-consumer rule) and counts it in Metrics. A PreparedMessage is
+// encoded once, and compressed at most once, for any number of
+// connections.
+//
+// Start with Accept (server side, after the front door has read the request
+// head) or Dial (client side), then Conn.Run with a Handler.
+//
+// Compression is negotiated without context takeover unless
+// DeflateConfig.ContextTakeover is set: a compressor that keeps its context
+// holds a deflate window and state of several hundred KB per connection,
+// which a server with many connections cannot afford, and it would make
+// every connection's bytes different, so a broadcast could no longer be
+// compressed once for all subscribers.
+package websocket

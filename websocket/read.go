@@ -1,0 +1,316 @@
+package websocket
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+	"unicode/utf8"
+)
+
+// errFailed ends the read loop after the connection was failed and the
+// peer's input drained.
+var errFailed = errors.New("websocket: connection failed")
+
+// message is the reader's state for the data message being assembled.
+type message struct {
+	op         Opcode
+	active     bool
+	compressed bool
+	buf        []byte
+	utf8       utf8Validator
+}
+
+// readLoop reads frames until the connection ends, answering pings and the
+// close handshake and handing whole messages to h.
+func (c *Conn) readLoop(h Handler) error {
+	var m message
+	var lastExtend time.Time
+	// Moving the deadline on every frame costs a timer update; once in a
+	// small fraction of the keepalive window is enough.
+	extendEvery := min(time.Second, (c.cfg.PingInterval+c.cfg.PingTimeout)/8)
+	for {
+		if now := time.Now(); now.Sub(lastExtend) > extendEvery {
+			c.extendDeadline(now)
+			lastExtend = now
+		}
+		hdr, err := c.readHeader()
+		if err != nil {
+			if errors.Is(err, ErrProtocol) {
+				c.cfg.Metrics.ProtocolErrors.Add(1)
+				c.fail(StatusProtocolError, reasonOf(err))
+				return c.drainRaw()
+			}
+			return c.readError(err)
+		}
+		if c.failing.Load() && hdr.Op != OpClose {
+			if err := c.skip(hdr.Length); err != nil {
+				return c.readError(err)
+			}
+			continue
+		}
+		if code, reason := c.check(hdr, &m); code != 0 {
+			c.violation(code, reason)
+			if err := c.skip(hdr.Length); err != nil {
+				return c.readError(err)
+			}
+			continue
+		}
+		if hdr.Op.IsControl() {
+			payload, err := c.readPayload(nil, hdr, nil)
+			if err != nil {
+				return c.readError(err)
+			}
+			if done, err := c.control(hdr.Op, payload); done {
+				return err
+			}
+			continue
+		}
+		if hdr.Op != OpContinuation {
+			m = message{op: hdr.Op, active: true, compressed: hdr.Rsv1}
+		}
+		var v *utf8Validator
+		if m.op == OpText && !m.compressed {
+			v = &m.utf8
+		}
+		m.buf, err = c.readPayload(m.buf, hdr, v)
+		if errors.Is(err, errInvalidUTF8) {
+			m = message{}
+			continue
+		}
+		if err != nil {
+			return c.readError(err)
+		}
+		if !hdr.Fin {
+			continue
+		}
+		if code, reason := c.finish(&m); code != 0 {
+			c.violation(code, reason)
+			continue
+		}
+		c.cfg.Metrics.MessagesIn.Add(1)
+		op, data := m.op, m.buf
+		m = message{}
+		h.OnMessage(c, op, data)
+	}
+}
+
+// check applies the per-connection frame rules of RFC 6455 §5 and RFC 7692
+// §6 and returns a close code for a violation.
+func (c *Conn) check(h Header, m *message) (StatusCode, string) {
+	switch {
+	case h.Op.IsReserved():
+		return StatusProtocolError, fmt.Sprintf("reserved opcode 0x%x", byte(h.Op))
+	case h.Rsv2 || h.Rsv3:
+		return StatusProtocolError, "RSV2/RSV3 set without a negotiated extension"
+	case h.Rsv1 && (c.decomp == nil || h.Op.IsControl() || h.Op == OpContinuation):
+		return StatusProtocolError, "RSV1 set without a compressed message start"
+	case c.isServer && !h.Masked:
+		return StatusProtocolError, "client frames must be masked"
+	case !c.isServer && h.Masked:
+		return StatusProtocolError, "server frames must not be masked"
+	case h.Op == OpContinuation && !m.active:
+		return StatusProtocolError, "continuation frame without a message to continue"
+	case (h.Op == OpText || h.Op == OpBinary) && m.active:
+		return StatusProtocolError, "new data frame before the fragmented message ended"
+	case !h.Op.IsControl() && int64(len(m.buf))+h.Length > c.wireLimit(m, h):
+		return StatusMessageTooBig, fmt.Sprintf("message exceeds %d bytes", c.cfg.MaxMessageBytes)
+	}
+	return 0, ""
+}
+
+// wireLimit is the most payload bytes a message may take on the wire. A
+// compressed message may exceed MaxMessageBytes a little (deflate adds 5
+// bytes per stored block to incompressible data); decompression enforces
+// the exact limit.
+func (c *Conn) wireLimit(m *message, h Header) int64 {
+	if h.Rsv1 || (m.active && m.compressed && h.Op == OpContinuation) {
+		return c.cfg.MaxMessageBytes + c.cfg.MaxMessageBytes/64 + 1024
+	}
+	return c.cfg.MaxMessageBytes
+}
+
+// finish completes a message: decompression and the UTF-8 check.
+func (c *Conn) finish(m *message) (StatusCode, string) {
+	if m.compressed {
+		out, err := c.decomp.decompress(nil, m.buf, c.cfg.MaxMessageBytes)
+		switch {
+		case errors.Is(err, errDeflateTooBig):
+			return StatusMessageTooBig, fmt.Sprintf("message exceeds %d bytes", c.cfg.MaxMessageBytes)
+		case err != nil:
+			return StatusProtocolError, "invalid compressed data"
+		}
+		m.buf = out
+		if m.op == OpText && !utf8.Valid(out) {
+			return StatusInvalidPayload, "invalid UTF-8 in text message"
+		}
+		return 0, ""
+	}
+	if m.op == OpText && !m.utf8.done() {
+		return StatusInvalidPayload, "invalid UTF-8 in text message"
+	}
+	return 0, ""
+}
+
+// violation fails the connection for a bad frame and counts it.
+func (c *Conn) violation(code StatusCode, reason string) {
+	c.cfg.Metrics.ProtocolErrors.Add(1)
+	c.fail(code, reason)
+}
+
+// control handles a control frame; done reports that reading is over.
+func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
+	switch op {
+	case OpPing:
+		if !c.failing.Load() {
+			c.queueControl(OpPong, payload, false)
+		}
+	case OpClose:
+		code, reason, perr := ParseClosePayload(payload)
+		if perr != nil {
+			c.cfg.Metrics.ProtocolErrors.Add(1)
+			c.fail(StatusProtocolError, reasonOf(perr))
+			return true, c.drainRaw()
+		}
+		c.closeRecv.Store(true)
+		c.setStatus(code, reason)
+		// Echo the code (RFC 6455 §5.5.1); a close without a code is
+		// answered without one. If our close went out already this
+		// queues nothing.
+		var reply []byte
+		if code != StatusNoStatusRcvd {
+			reply = AppendClosePayload(nil, code, "")
+		}
+		if !c.queueControl(OpClose, reply, false) && c.isServer && c.closeSentDone() {
+			return true, nil
+		}
+		return true, c.drainRaw()
+	}
+	return false, nil
+}
+
+// closeSentDone reports whether our close frame has been written.
+func (c *Conn) closeSentDone() bool { return c.closeDeadline.Load() != 0 }
+
+// readHeader reads one frame header.
+func (c *Conn) readHeader() (Header, error) {
+	b, err := c.br.Peek(2)
+	if err != nil {
+		return Header{}, err
+	}
+	n := 2
+	switch b[1] & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b[1]&0x80 != 0 {
+		n += 4
+	}
+	if b, err = c.br.Peek(n); err != nil {
+		return Header{}, noEOF(err)
+	}
+	h, _, err := ParseHeader(b)
+	if err != nil {
+		return h, err
+	}
+	_, _ = c.br.Discard(n)
+	c.cfg.Metrics.BytesIn.Add(h.Length)
+	return h, nil
+}
+
+var errInvalidUTF8 = errors.New("websocket: invalid UTF-8")
+
+// readPayload appends the frame's unmasked payload to dst. With v set the
+// bytes are checked as they arrive, so that invalid UTF-8 fails the
+// connection with 1007 before the rest of the frame is read (the rest is
+// then skipped and errInvalidUTF8 returned).
+func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, error) {
+	start := len(dst)
+	end := start + int(h.Length)
+	if cap(dst) < end {
+		grown := make([]byte, start, end)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:end]
+	pos := 0
+	for off := start; off < end; {
+		n, err := c.br.Read(dst[off:end])
+		if n > 0 {
+			if h.Masked {
+				pos = MaskBytes(h.Mask, pos, dst[off:off+n])
+			}
+			if v != nil && !v.write(dst[off:off+n]) {
+				c.violation(StatusInvalidPayload, "invalid UTF-8 in text message")
+				if err := c.skip(int64(end - off - n)); err != nil {
+					return dst, err
+				}
+				return dst, errInvalidUTF8
+			}
+			off += n
+		}
+		if err != nil && off < end {
+			return dst, noEOF(err)
+		}
+	}
+	return dst, nil
+}
+
+// skip discards n payload bytes.
+func (c *Conn) skip(n int64) error {
+	_, err := io.CopyN(io.Discard, c.br, n)
+	return noEOF(err)
+}
+
+// drainRaw reads and discards until the peer closes or the close deadline
+// passes, so that our close frame is not lost to a TCP reset.
+func (c *Conn) drainRaw() error {
+	_, err := io.Copy(io.Discard, c.br)
+	if err == nil {
+		return nil
+	}
+	return c.readError(err)
+}
+
+// readError classifies the error that ended reading.
+func (c *Conn) readError(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && c.closeDeadline.Load() == 0 {
+		c.cfg.Metrics.DeadPeers.Add(1)
+		c.cfg.Logger.Info("websocket: peer not responding, dropping", "remote", c.RemoteAddr())
+	}
+	return err
+}
+
+// extendDeadline moves the read deadline: the peer must send something
+// (data or a pong to our ping) within PingInterval+PingTimeout, and the
+// close handshake, once begun, must end by its deadline.
+func (c *Conn) extendDeadline(now time.Time) {
+	if d := c.closeDeadline.Load(); d != 0 {
+		_ = c.nc.SetReadDeadline(time.Unix(0, d))
+		return
+	}
+	if c.cfg.PingInterval > 0 {
+		_ = c.nc.SetReadDeadline(now.Add(c.cfg.PingInterval + c.cfg.PingTimeout))
+	}
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// reasonOf turns a protocol error into a close reason.
+func reasonOf(err error) string {
+	s := err.Error()
+	const prefix = "websocket: protocol error: "
+	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
+		s = s[len(prefix):]
+	}
+	return s
+}

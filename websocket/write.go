@@ -1,0 +1,280 @@
+package websocket
+
+import (
+	"crypto/rand"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Send after the connection began closing.
+var ErrClosed = errors.New("websocket: connection closed")
+
+// ErrQueueFull is returned by Send when the slow-consumer rule closed the
+// connection.
+var ErrQueueFull = errors.New("websocket: outbound queue full (slow consumer)")
+
+// minCompressSize is the payload size below which messages go out
+// uncompressed even when permessage-deflate is on: deflate cannot win much
+// there and costs a compressor's time.
+const minCompressSize = 64
+
+// PreparedMessage is a server-to-client message encoded once, so that the
+// same bytes can be queued on any number of connections. The compressed
+// form is made on first use by a connection that negotiated
+// permessage-deflate without context takeover, then shared as well.
+type PreparedMessage struct {
+	op   Opcode
+	data []byte
+	// fragment is the frame payload size the frames were cut with.
+	fragment int
+	plain    []byte
+
+	deflateOnce sync.Once
+	deflated    []byte
+}
+
+// NewPreparedMessage encodes data as an unmasked message of type op. The
+// data is copied into the frame; the caller may reuse it.
+func NewPreparedMessage(op Opcode, data []byte) *PreparedMessage {
+	return newPrepared(op, data, 1<<20)
+}
+
+func newPrepared(op Opcode, data []byte, fragment int) *PreparedMessage {
+	return &PreparedMessage{
+		op:       op,
+		data:     data,
+		fragment: fragment,
+		plain:    appendMessage(nil, op, false, nil, data, fragment),
+	}
+}
+
+// Len returns the message's payload size.
+func (m *PreparedMessage) Len() int { return len(m.data) }
+
+// frameFor returns the encoded frames to queue on a server-side connection.
+func (m *PreparedMessage) frameFor(c *Conn) []byte {
+	if c.comp == nil || len(m.data) < minCompressSize || m.fragment != c.cfg.FragmentSize {
+		if m.fragment != c.cfg.FragmentSize {
+			return appendMessage(nil, m.op, false, nil, m.data, c.cfg.FragmentSize)
+		}
+		return m.plain
+	}
+	if !c.comp.shareable() {
+		return c.compressedMessage(m.op, m.data, nil)
+	}
+	m.deflateOnce.Do(func() {
+		m.deflated = c.compressedMessage(m.op, m.data, nil)
+	})
+	return m.deflated
+}
+
+// compressedMessage encodes data compressed, or plain when compression
+// does not make it smaller (incompressible data grows a little) and the
+// compressor keeps no context the peer would then miss.
+func (c *Conn) compressedMessage(op Opcode, data []byte, mask *[4]byte) []byte {
+	z := c.comp.compress(nil, data)
+	if len(z) >= len(data) && !c.comp.takeover {
+		return appendMessage(nil, op, false, mask, data, c.cfg.FragmentSize)
+	}
+	return appendMessage(nil, op, true, mask, z, c.cfg.FragmentSize)
+}
+
+// appendMessage encodes a whole message as frames of at most fragment
+// payload bytes. rsv1 marks the payload as compressed (set on the first
+// frame only, RFC 7692 §6.1). A client passes a non-nil mask holder and
+// each frame gets a fresh random key.
+func appendMessage(dst []byte, op Opcode, rsv1 bool, maskSrc *[4]byte, payload []byte, fragment int) []byte {
+	first := true
+	for {
+		n := len(payload)
+		if n > fragment {
+			n = fragment
+		}
+		fin := n == len(payload)
+		fop := op
+		if !first {
+			fop = OpContinuation
+		}
+		var mask *[4]byte
+		if maskSrc != nil {
+			var k [4]byte
+			_, _ = rand.Read(k[:])
+			mask = &k
+		}
+		dst = AppendFrame(dst, fop, fin, rsv1 && first, mask, payload[:n])
+		payload = payload[n:]
+		first = false
+		if fin {
+			return dst
+		}
+	}
+}
+
+// outQueue is the bounded queue of encoded frames between Send and the
+// writer. Control frames go ahead of data; each data item is a whole
+// message, so control frames never land inside a fragmented one.
+type outQueue struct {
+	mu      sync.Mutex
+	ctrl    [][]byte
+	data    [][]byte
+	bytes   int
+	closing bool // a close frame is queued: no more data
+	wake    chan struct{}
+}
+
+func (q *outQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take moves everything queued into bufs, control frames first. It
+// returns the number of data items taken and whether a close frame has been
+// queued, which then is in this batch or an earlier one.
+func (q *outQueue) take(bufs net.Buffers) (net.Buffers, int, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	bufs = append(bufs, q.ctrl...)
+	bufs = append(bufs, q.data...)
+	n := len(q.data)
+	clear(q.ctrl)
+	clear(q.data)
+	q.ctrl, q.data, q.bytes = q.ctrl[:0], q.data[:0], 0
+	return bufs, n, q.closing
+}
+
+// Send queues a prepared message. It never blocks: when the queue is over
+// its limits the slow-consumer rule closes the connection with 1013 and
+// Send returns ErrQueueFull.
+func (c *Conn) Send(m *PreparedMessage) error {
+	var frame []byte
+	if c.isServer {
+		frame = m.frameFor(c)
+	} else {
+		frame = c.clientFrame(m.op, m.data)
+	}
+	return c.enqueue(frame)
+}
+
+// SendMessage encodes and queues one message; see Send.
+func (c *Conn) SendMessage(op Opcode, data []byte) error {
+	if c.isServer {
+		return c.Send(newPrepared(op, data, c.cfg.FragmentSize))
+	}
+	return c.enqueue(c.clientFrame(op, data))
+}
+
+// clientFrame encodes a masked client message, compressed when negotiated.
+func (c *Conn) clientFrame(op Opcode, data []byte) []byte {
+	if c.comp != nil && len(data) >= minCompressSize {
+		return c.compressedMessage(op, data, new([4]byte))
+	}
+	return appendMessage(nil, op, false, new([4]byte), data, c.cfg.FragmentSize)
+}
+
+func (c *Conn) enqueue(frame []byte) error {
+	q := &c.out
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if len(q.data) >= c.cfg.QueueMessages || q.bytes+len(frame) > c.cfg.QueueBytes {
+		q.mu.Unlock()
+		c.cfg.Metrics.SlowConsumers.Add(1)
+		c.cfg.Logger.Warn("websocket: slow consumer", "remote", c.RemoteAddr(), "queued", len(q.data))
+		c.fail(StatusTryAgainLater, "slow consumer: outbound queue full")
+		return ErrQueueFull
+	}
+	q.data = append(q.data, frame)
+	q.bytes += len(frame)
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+// queueControl queues a control frame ahead of data. With dropData the
+// data still queued is discarded (the connection is failing).
+func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
+	var mask *[4]byte
+	if !c.isServer {
+		var k [4]byte
+		_, _ = rand.Read(k[:])
+		mask = &k
+	}
+	frame := AppendFrame(nil, op, true, false, mask, payload)
+	q := &c.out
+	q.mu.Lock()
+	if q.closing {
+		q.mu.Unlock()
+		return false
+	}
+	if op == OpClose {
+		q.closing = true
+		if dropData {
+			clear(q.data)
+			q.data, q.bytes = q.data[:0], 0
+		} else {
+			// A graceful close goes after the data already queued.
+			q.data = append(q.data, frame)
+			q.mu.Unlock()
+			q.signal()
+			return true
+		}
+	}
+	q.ctrl = append(q.ctrl, frame)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+// writeLoop drains the queue: everything queued goes out in one writev
+// with a deadline. It also sends the keepalive pings. It returns when the
+// connection is done.
+func (c *Conn) writeLoop() {
+	defer c.wg.Done()
+	var tick <-chan time.Time
+	if c.cfg.PingInterval > 0 {
+		t := time.NewTicker(c.cfg.PingInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	var spare net.Buffers
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick:
+			c.queueControl(OpPing, nil, false)
+			continue
+		case <-c.out.wake:
+		}
+		bufs, n, closing := c.out.take(spare[:0])
+		if len(bufs) == 0 {
+			continue
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		toWrite := bufs // WriteTo consumes the slice it is given
+		written, err := toWrite.WriteTo(c.nc)
+		clear(bufs)
+		spare = bufs[:0]
+		c.cfg.Metrics.Writes.Add(1)
+		c.cfg.Metrics.BytesOut.Add(written)
+		c.cfg.Metrics.MessagesOut.Add(int64(n))
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				c.cfg.Metrics.WriteTimeouts.Add(1)
+				c.cfg.Logger.Warn("websocket: write timeout, dropping peer", "remote", c.RemoteAddr())
+			}
+			c.abort(err)
+			return
+		}
+		if closing {
+			c.closeWritten()
+		}
+	}
+}
