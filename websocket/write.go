@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"net"
@@ -42,12 +43,20 @@ func NewPreparedMessage(op Opcode, data []byte) *PreparedMessage {
 }
 
 func newPrepared(op Opcode, data []byte, fragment int) *PreparedMessage {
-	return &PreparedMessage{
+	m := &PreparedMessage{
 		op:       op,
-		data:     data,
 		fragment: fragment,
 		plain:    appendMessage(nil, op, false, nil, data, fragment),
 	}
+	// Keep the payload for compression and re-framing without holding on
+	// to the caller's slice: a single frame's payload is the tail of its
+	// encoding; a fragmented message keeps a copy.
+	if len(data) <= fragment {
+		m.data = m.plain[len(m.plain)-len(data):]
+	} else {
+		m.data = bytes.Clone(data)
+	}
+	return m
 }
 
 // Len returns the message's payload size.

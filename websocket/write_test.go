@@ -1,0 +1,89 @@
+package websocket
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestPreparedMessageOwnsItsBytes(t *testing.T) {
+	for _, size := range []int{10, 3 << 20} {
+		data := bytes.Repeat([]byte("a"), size)
+		m := NewPreparedMessage(OpText, data)
+		before := bytes.Clone(m.plain)
+		for i := range data {
+			data[i] = 'b'
+		}
+		if !bytes.Equal(m.plain, before) || m.data[0] != 'a' {
+			t.Fatalf("size %d: the prepared message changed with the caller's slice", size)
+		}
+	}
+}
+
+func fakeServerConn(p deflateParams, compressed bool) *Conn {
+	c := &Conn{isServer: true, cfg: Config{}.withDefaults()}
+	if compressed {
+		c.comp = newCompressor(p, true, 0)
+	}
+	return c
+}
+
+// TestPreparedMessageEncodedOnce checks the fan-out property: connections
+// without compression share the plain frame, connections with stateless
+// compression share one compressed frame, and a connection that needs its
+// own (a small window) gets its own.
+func TestPreparedMessageEncodedOnce(t *testing.T) {
+	noCtx := deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true}
+	plainA, plainB := fakeServerConn(noCtx, false), fakeServerConn(noCtx, false)
+	zA, zB := fakeServerConn(noCtx, true), fakeServerConn(noCtx, true)
+	small := fakeServerConn(deflateParams{serverNoContextTakeover: true, serverMaxWindowBits: 10}, true)
+
+	m := NewPreparedMessage(OpText, bytes.Repeat([]byte("switchboard "), 100))
+	same := func(a, b []byte) bool { return len(a) > 0 && &a[0] == &b[0] }
+	if !same(m.frameFor(plainA), m.frameFor(plainB)) || !same(m.frameFor(plainA), m.plain) {
+		t.Fatal("plain connections do not share the encoded frame")
+	}
+	fa, fb := m.frameFor(zA), m.frameFor(zB)
+	if !same(fa, fb) {
+		t.Fatal("compressing connections do not share the compressed frame")
+	}
+	if fa[0]&0x40 == 0 || len(fa) >= len(m.plain) {
+		t.Fatalf("shared frame is not compressed: % x", fa[:2])
+	}
+	if fs := m.frameFor(small); same(fs, fa) {
+		t.Fatal("a small-window connection got the shared 32 KiB-window frame")
+	}
+}
+
+func TestIncompressibleGoesPlain(t *testing.T) {
+	c := fakeServerConn(deflateParams{serverNoContextTakeover: true, clientNoContextTakeover: true}, true)
+	data := make([]byte, 4096)
+	for i := range data {
+		data[i] = byte(i*7919 + i>>3*31)
+	}
+	f := c.compressedMessage(OpBinary, data, nil)
+	h, n, err := ParseHeader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Rsv1 && int(h.Length) >= len(data) {
+		t.Fatal("sent a compressed frame larger than the data")
+	}
+	if !h.Rsv1 && !bytes.Equal(f[n:], data) {
+		t.Fatal("plain fallback changed the data")
+	}
+}
+
+func BenchmarkPreparedFanout(b *testing.B) {
+	conns := make([]*Conn, 1000)
+	for i := range conns {
+		conns[i] = fakeServerConn(deflateParams{}, false)
+	}
+	payload := bytes.Repeat([]byte("x"), 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := NewPreparedMessage(OpText, payload)
+		for _, c := range conns {
+			_ = m.frameFor(c)
+		}
+	}
+}
