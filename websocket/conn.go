@@ -63,7 +63,8 @@ type Conn struct {
 	abortOnce     sync.Once
 	failing       atomic.Bool  // we failed the connection: ignore further data
 	closeDeadline atomic.Int64 // unix nanos by which the close handshake must end; 0 = none
-	closeRecv     atomic.Bool
+	closeRecv     atomic.Bool  // the peer's close frame arrived
+	closeSent     atomic.Bool  // our close frame was written
 
 	statusMu sync.Mutex
 	status   *CloseError // how the connection ended
@@ -144,7 +145,11 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 		defer c.wg.Done()
 		select {
 		case <-ctx.Done():
-			c.Close(StatusGoingAway, "server shutting down")
+			reason := "client going away"
+			if c.isServer {
+				reason = "server shutting down"
+			}
+			c.Close(StatusGoingAway, reason)
 		case <-c.done:
 		}
 	}()
@@ -189,6 +194,9 @@ func (c *Conn) Close(code StatusCode, reason string) {
 // dropped, the close frame goes out next, and further data is ignored.
 func (c *Conn) fail(code StatusCode, reason string) {
 	c.failing.Store(true)
+	// The peer has CloseTimeout to answer, whether or not our close frame
+	// can be written: a peer that does not read must not keep us reading.
+	c.startCloseTimer()
 	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), true) {
 		c.setStatus(code, reason)
 		c.cfg.Logger.Debug("websocket: failing connection", "remote", c.RemoteAddr(), "code", uint16(code), "reason", reason)
@@ -199,13 +207,26 @@ func (c *Conn) fail(code StatusCode, reason string) {
 // that has seen the peer's close closes TCP now (RFC 6455 §7.1.1); else the
 // handshake has CloseTimeout to finish.
 func (c *Conn) closeWritten() {
+	c.closeSent.Store(true)
 	if c.isServer && c.closeRecv.Load() {
 		c.abort(nil)
 		return
 	}
-	if c.closeDeadline.Load() == 0 {
-		d := time.Now().Add(c.cfg.CloseTimeout)
-		c.closeDeadline.Store(d.UnixNano())
+	if c.failing.Load() {
+		// A failed connection reads nothing more: the FIN after our
+		// close frame tells the peer to close too.
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			_ = cw.CloseWrite()
+		}
+	}
+	c.startCloseTimer()
+}
+
+// startCloseTimer bounds the rest of the connection's life by CloseTimeout
+// through the read deadline; the first call wins.
+func (c *Conn) startCloseTimer() {
+	d := time.Now().Add(c.cfg.CloseTimeout)
+	if c.closeDeadline.CompareAndSwap(0, d.UnixNano()) {
 		_ = c.nc.SetReadDeadline(d)
 	}
 }

@@ -38,24 +38,20 @@ func (c *Conn) readLoop(h Handler) error {
 		hdr, err := c.readHeader()
 		if err != nil {
 			if errors.Is(err, ErrProtocol) {
-				c.cfg.Metrics.ProtocolErrors.Add(1)
-				c.fail(StatusProtocolError, reasonOf(err))
-				return c.drainRaw()
+				return c.violation(StatusProtocolError, reasonOf(err))
 			}
 			return c.readError(err)
 		}
 		if c.failing.Load() && hdr.Op != OpClose {
+			// Failed from elsewhere (the slow-consumer rule): the
+			// stream is intact, so look only for the peer's close.
 			if err := c.skip(hdr.Length); err != nil {
 				return c.readError(err)
 			}
 			continue
 		}
 		if code, reason := c.check(hdr, &m); code != 0 {
-			c.violation(code, reason)
-			if err := c.skip(hdr.Length); err != nil {
-				return c.readError(err)
-			}
-			continue
+			return c.violation(code, reason)
 		}
 		if hdr.Op.IsControl() {
 			payload, err := c.readPayload(nil, hdr, nil)
@@ -76,8 +72,8 @@ func (c *Conn) readLoop(h Handler) error {
 		}
 		m.buf, err = c.readPayload(m.buf, hdr, v)
 		if errors.Is(err, errInvalidUTF8) {
-			m = message{}
-			continue
+			// Fail fast, without waiting for the rest of the frame.
+			return c.violation(StatusInvalidPayload, "invalid UTF-8 in text message")
 		}
 		if err != nil {
 			return c.readError(err)
@@ -86,8 +82,7 @@ func (c *Conn) readLoop(h Handler) error {
 			continue
 		}
 		if code, reason := c.finish(&m); code != 0 {
-			c.violation(code, reason)
-			continue
+			return c.violation(code, reason)
 		}
 		c.cfg.Metrics.MessagesIn.Add(1)
 		op, data := m.op, m.buf
@@ -153,10 +148,15 @@ func (c *Conn) finish(m *message) (StatusCode, string) {
 	return 0, ""
 }
 
-// violation fails the connection for a bad frame and counts it.
-func (c *Conn) violation(code StatusCode, reason string) {
+// violation fails the connection for bad input and counts it (RFC 6455
+// §7.1.7). Nothing more of the peer's input is parsed: the close frame goes
+// out, the socket is half-closed after it, and the input is drained until
+// the peer closes or the close timer ends, so that our close frame is not
+// lost to a TCP reset.
+func (c *Conn) violation(code StatusCode, reason string) error {
 	c.cfg.Metrics.ProtocolErrors.Add(1)
 	c.fail(code, reason)
+	return c.drainRaw()
 }
 
 // control handles a control frame; done reports that reading is over.
@@ -169,9 +169,10 @@ func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
 	case OpClose:
 		code, reason, perr := ParseClosePayload(payload)
 		if perr != nil {
-			c.cfg.Metrics.ProtocolErrors.Add(1)
-			c.fail(StatusProtocolError, reasonOf(perr))
-			return true, c.drainRaw()
+			// The peer has closed, however badly: once our 1002 is
+			// written the handshake is over.
+			c.closeRecv.Store(true)
+			return true, c.violation(StatusProtocolError, reasonOf(perr))
 		}
 		c.closeRecv.Store(true)
 		c.setStatus(code, reason)
@@ -191,7 +192,7 @@ func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
 }
 
 // closeSentDone reports whether our close frame has been written.
-func (c *Conn) closeSentDone() bool { return c.closeDeadline.Load() != 0 }
+func (c *Conn) closeSentDone() bool { return c.closeSent.Load() }
 
 // readHeader reads one frame header.
 func (c *Conn) readHeader() (Header, error) {
@@ -224,9 +225,8 @@ func (c *Conn) readHeader() (Header, error) {
 var errInvalidUTF8 = errors.New("websocket: invalid UTF-8")
 
 // readPayload appends the frame's unmasked payload to dst. With v set the
-// bytes are checked as they arrive, so that invalid UTF-8 fails the
-// connection with 1007 before the rest of the frame is read (the rest is
-// then skipped and errInvalidUTF8 returned).
+// bytes are checked as they arrive and errInvalidUTF8 returned at the first
+// bad byte, before the rest of the frame is read.
 func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, error) {
 	start := len(dst)
 	end := start + int(h.Length)
@@ -244,10 +244,6 @@ func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, erro
 				pos = MaskBytes(h.Mask, pos, dst[off:off+n])
 			}
 			if v != nil && !v.write(dst[off:off+n]) {
-				c.violation(StatusInvalidPayload, "invalid UTF-8 in text message")
-				if err := c.skip(int64(end - off - n)); err != nil {
-					return dst, err
-				}
 				return dst, errInvalidUTF8
 			}
 			off += n

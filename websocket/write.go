@@ -234,11 +234,28 @@ func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
 			return true
 		}
 	}
+	if len(q.ctrl) >= maxPendingControl {
+		// A peer that pings faster than it reads gets pongs for its
+		// latest pings only (RFC 6455 §5.5.3 allows answering just the
+		// most recent): the newest pending frame of this kind is
+		// replaced, so control frames never grow the queue unbounded.
+		for i := len(q.ctrl) - 1; i >= 0; i-- {
+			if Opcode(q.ctrl[i][0]&0x0f) == op {
+				q.ctrl[i] = frame
+				break
+			}
+		}
+		q.mu.Unlock()
+		return true
+	}
 	q.ctrl = append(q.ctrl, frame)
 	q.mu.Unlock()
 	q.signal()
 	return true
 }
+
+// maxPendingControl bounds the pings and pongs waiting for the writer.
+const maxPendingControl = 16
 
 // writeLoop drains the queue: everything queued goes out in one writev
 // with a deadline. It also sends the keepalive pings. It returns when the
