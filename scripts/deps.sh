@@ -3,6 +3,7 @@
 # runs only when its result is missing or out of date.
 #
 #   - Debian's chromium, for the browser tests (internal/testutil/browser)
+#   - unshare and ip, for the WebRTC browser test's network namespace
 #   - the npm packages of test/node, for the Node.js clients (internal/testutil/nodetest)
 #   - the Go modules of go.mod
 set -euo pipefail
@@ -37,6 +38,12 @@ else
 	apt_install chromium
 	command -v chromium >/dev/null 2>&1 || die "chromium is still missing after apt-get install chromium"
 	log "chromium: installed $(chromium --version 2>/dev/null)"
+fi
+
+# unshare and ip, for the WebRTC browser test (peerconnection), which runs
+# Chromium in a network namespace with only the loopback interface.
+if ! command -v unshare >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+	apt_install util-linux iproute2
 fi
 
 # Node.js and npm, which every machine of this project has; Debian's are a

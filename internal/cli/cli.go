@@ -25,7 +25,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run the server (WebSocket, web app, health) on one port", runServe},
+		{"serve", "run the server (WebSocket, peerconnection signaling, web app, health) on one port", runServe},
+		{"pc", "a command-line peerconnection signaling member: sign in, list peers, send and print messages", runPC},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "switchboard", Version)
 			return nil

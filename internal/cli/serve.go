@@ -33,11 +33,12 @@ type serveFlags struct {
 	compression     bool
 	contextTakeover bool
 	logLevel        string
+	allowQuit       bool
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", ":8888", "`address` to listen on, host:port (dual-stack when the host is empty)")
-	fs.StringVar(&f.port, "port", "", "`port` to listen on, a shorthand for --addr :PORT (as WebRTC's peerconnection_server takes it)")
+	fs.StringVar(&f.port, "port", "", "`port` to listen on (1-65535), replacing the port of --addr, as WebRTC's peerconnection_server takes --port=8888")
 	fs.Var(&f.allowOrigins, "allow-origin", "browser `origin` allowed to open WebSockets besides the server's own: a full origin (https://app.example.com), a host pattern (*.example.com) or *; repeatable")
 	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest WebSocket message a client may send, in `bytes`; larger closes with 1009")
 	fs.IntVar(&f.maxConnections, "max-connections", 10000, "most open TCP connections (`n`); more are answered 503; 0 means no cap")
@@ -51,20 +52,22 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
 	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
 // listenAddr resolves --addr and --port into the address to listen on.
 func (f *serveFlags) listenAddr() (string, error) {
+	host, port, err := net.SplitHostPort(f.addr)
+	if err != nil {
+		return "", fmt.Errorf("invalid --addr %q: %v", f.addr, err)
+	}
 	if f.port != "" {
+		// --port replaces the port of --addr and keeps its host.
 		p, err := strconv.Atoi(f.port)
 		if err != nil || p < 1 || p > 65535 {
 			return "", fmt.Errorf("%s is not a valid port.", f.port)
 		}
-		return ":" + f.port, nil
-	}
-	host, port, err := net.SplitHostPort(f.addr)
-	if err != nil {
-		return "", fmt.Errorf("invalid --addr %q: %v", f.addr, err)
+		return net.JoinHostPort(host, strconv.Itoa(p)), nil
 	}
 	// Port 0 asks the system for a free port, which tests use.
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
@@ -87,7 +90,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f serveFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server: WebSocket endpoints (/echo), the web app and /healthz, all on one port.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001.\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: WebSocket endpoints (/echo), WebRTC\npeerconnection signaling (/sign_in, /sign_out, /wait, /message, compatible\nwith WebRTC's peerconnection_client and server_test.html), the web app and\n/healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +117,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--max-connections must not be negative, got %d", f.maxConnections)
 	case f.pingInterval < 0 || f.pingTimeout <= 0:
 		return errors.New("--ping-interval must not be negative and --ping-timeout must be positive")
+	case f.shutdownTimeout <= 0:
+		return fmt.Errorf("--shutdown-timeout must be positive, got %s", f.shutdownTimeout)
 	case f.queueMessages < 1 || f.queueBytes < 1:
 		return errors.New("--queue-messages and --queue-bytes must be at least 1")
 	}
@@ -134,6 +139,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		QueueBytes:      f.queueBytes,
 		Logger:          logger,
 	}
+	cfg.PeerConn.AllowQuit = f.allowQuit
 	cfg.Deflate.Disabled = !f.compression
 	cfg.Deflate.ContextTakeover = f.contextTakeover
 
@@ -149,11 +155,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	case <-srv.Quit():
+		logger.Info("peerconnection /quit received")
 	}
 	logger.Info("shutting down", "timeout", f.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	shutErr := srv.Shutdown(sctx)
+	if errors.Is(shutErr, context.DeadlineExceeded) {
+		// The connections still open were closed by force; that is the
+		// end of a shutdown with a deadline, not a failure.
+		logger.Warn("shutdown timeout reached; remaining connections were closed", "timeout", f.shutdownTimeout.String())
+		shutErr = nil
+	}
 	if err := <-errc; err != nil && !errors.Is(err, frontdoor.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/frontdoor"
 	"github.com/switchboard/switchboard/internal/httphead"
+	"github.com/switchboard/switchboard/internal/peerconn"
 	"github.com/switchboard/switchboard/internal/session"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -45,6 +49,14 @@ type Config struct {
 	// Deflate configures permessage-deflate. Default: negotiated when the
 	// client offers it, without context takeover.
 	Deflate websocket.DeflateConfig
+	// PeerConn configures the WebRTC peerconnection signaling service
+	// (/sign_in, /sign_out, /wait, /message, /quit and every OPTIONS
+	// request). The zero value follows specs/peerconnection.md: /quit
+	// disabled, 30 s expiry, 1 MiB bodies, queues of 1000 items or 8 MiB,
+	// 10000 members. Its Logger and WriteTimeout default to Logger and
+	// WriteTimeout; its OnQuit is called
+	// after Quit is closed.
+	PeerConn peerconn.Config
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -56,8 +68,12 @@ type Server struct {
 	log     *slog.Logger
 	metrics websocket.Metrics
 	fd      *frontdoor.Server
+	pc      *peerconn.Service
 	ws      map[string]session.Handler // WebSocket endpoints by path
 	started time.Time
+
+	quitOnce sync.Once
+	quit     chan struct{} // closed by an allowed peerconnection /quit
 }
 
 // New returns a server for cfg.
@@ -65,7 +81,22 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), quit: make(chan struct{})}
+	pcc := cfg.PeerConn
+	if pcc.Logger == nil {
+		pcc.Logger = cfg.Logger
+	}
+	if pcc.WriteTimeout == 0 {
+		pcc.WriteTimeout = cfg.WriteTimeout
+	}
+	onQuit := pcc.OnQuit
+	pcc.OnQuit = func() {
+		s.quitOnce.Do(func() { close(s.quit) })
+		if onQuit != nil {
+			onQuit()
+		}
+	}
+	s.pc = peerconn.New(pcc)
 	s.ws = map[string]session.Handler{
 		"/echo": session.Echo,
 	}
@@ -88,35 +119,76 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.fd.Serve(ln)
 }
 
-// Shutdown stops accepting, closes every WebSocket with 1001 and waits for
-// all connections to end, or for ctx.
+// Shutdown stops accepting, closes every WebSocket with 1001, answers every
+// parked peerconnection /wait with "Server shutting down" and waits for all
+// connections to end, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.fd.Shutdown(ctx)
+	err := s.fd.Shutdown(ctx)
+	s.pc.Close()
+	return err
 }
+
+// Quit is closed when a peerconnection client sent an allowed /quit (see
+// peerconn.Config.AllowQuit): the caller should then shut the server down.
+func (s *Server) Quit() <-chan struct{} { return s.quit }
+
+// PeerConn returns the peerconnection signaling service.
+func (s *Server) PeerConn() *peerconn.Service { return s.pc }
 
 // Metrics returns the WebSocket counters.
 func (s *Server) Metrics() *websocket.Metrics { return &s.metrics }
 
-// route sends WebSocket upgrades to the WebSocket endpoints; everything
-// else goes to the HTTP handlers.
+// route sends WebSocket upgrades to the WebSocket endpoints, the
+// peerconnection routes (and every OPTIONS request) to the peerconnection
+// service; everything else goes to the HTTP handlers.
 func (s *Server) route(req *httphead.Request) frontdoor.ConnHandler {
 	if !websocket.IsUpgrade(req) {
+		if peerconn.IsRoute(req.Method, req.Target) {
+			return s.pc
+		}
 		return nil
 	}
-	h, ok := s.ws[req.Path()]
+	p, err := endpointPath(req.Target)
+	if err != nil {
+		return refuseUpgrade(http.StatusBadRequest, "invalid request target")
+	}
+	h, ok := s.ws[p]
 	if !ok {
-		return frontdoor.ConnHandlerFunc(func(_ context.Context, nc net.Conn, _ *httphead.Request, _ []byte) {
-			_ = frontdoor.WriteError(nc, http.StatusNotFound, "no WebSocket endpoint at "+req.Path())
-			nc.Close()
-		})
+		return refuseUpgrade(http.StatusNotFound, "no WebSocket endpoint at "+p)
 	}
 	return frontdoor.ConnHandlerFunc(func(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
 		s.serveWebSocket(ctx, nc, req, buffered, h)
 	})
 }
 
+// endpointPath returns the path a request target addresses, as RFC 9112
+// §3.2 reads it (origin-form or absolute-form), percent-decoded and with
+// dot segments removed, so that /echo, /%65cho, /./echo and
+// http://host/echo all name the same endpoint.
+func endpointPath(target string) (string, error) {
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return "", err
+	}
+	if u.Path == "" {
+		return "/", nil
+	}
+	return path.Clean(u.Path), nil
+}
+
+// refuseUpgrade answers an upgrade request that has no endpoint.
+func refuseUpgrade(status int, reason string) frontdoor.ConnHandler {
+	return frontdoor.ConnHandlerFunc(func(_ context.Context, nc net.Conn, _ *httphead.Request, _ []byte) {
+		_ = frontdoor.WriteError(nc, status, reason)
+	})
+}
+
 func (s *Server) acceptOptions() *websocket.AcceptOptions {
 	return &websocket.AcceptOptions{
+		// protoo is echoed when offered (specs/protoo.md §1.1): a
+		// browser fails a connection that asked for a subprotocol and
+		// got none.
+		Subprotocols:   []string{"protoo"},
 		AllowedOrigins: s.cfg.AllowedOrigins,
 		Deflate:        s.cfg.Deflate,
 		Config: websocket.Config{
@@ -172,22 +244,34 @@ type Stats struct {
 	WriteTimeouts  int64   `json:"write_timeouts"`
 	DeadPeers      int64   `json:"dead_peers"`
 	ProtocolErrors int64   `json:"protocol_errors"`
+	// The peerconnection signaling channel.
+	PeerConnMembers  int   `json:"peerconn_members"`
+	PeerConnParked   int   `json:"peerconn_parked_waits"`
+	PeerConnQueued   int   `json:"peerconn_queued"`
+	PeerConnMessages int64 `json:"peerconn_messages"`
+	PeerConnRefused  int64 `json:"peerconn_refused"`
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	m := &s.metrics
+	pc := s.pc.Channel().Stats()
 	return Stats{
-		UptimeSeconds:  time.Since(s.started).Seconds(),
-		Open:           m.Open.Load(),
-		Opened:         m.Opened.Load(),
-		MessagesIn:     m.MessagesIn.Load(),
-		MessagesOut:    m.MessagesOut.Load(),
-		Writes:         m.Writes.Load(),
-		SlowConsumers:  m.SlowConsumers.Load(),
-		WriteTimeouts:  m.WriteTimeouts.Load(),
-		DeadPeers:      m.DeadPeers.Load(),
-		ProtocolErrors: m.ProtocolErrors.Load(),
+		UptimeSeconds:    time.Since(s.started).Seconds(),
+		Open:             m.Open.Load(),
+		Opened:           m.Opened.Load(),
+		MessagesIn:       m.MessagesIn.Load(),
+		MessagesOut:      m.MessagesOut.Load(),
+		Writes:           m.Writes.Load(),
+		SlowConsumers:    m.SlowConsumers.Load(),
+		WriteTimeouts:    m.WriteTimeouts.Load(),
+		DeadPeers:        m.DeadPeers.Load(),
+		ProtocolErrors:   m.ProtocolErrors.Load(),
+		PeerConnMembers:  pc.Members,
+		PeerConnParked:   pc.Parked,
+		PeerConnQueued:   pc.Queued,
+		PeerConnMessages: pc.Messages,
+		PeerConnRefused:  pc.Refused,
 	}
 }
 
@@ -209,6 +293,7 @@ const indexPage = `<!doctype html>
 <p>A real-time server. Endpoints on this port:</p>
 <ul>
 <li><code>/echo</code>: WebSocket echo; every message comes back with the same opcode</li>
+<li><code>/sign_in</code>, <code>/wait</code>, <code>/message</code>, <code>/sign_out</code>: WebRTC peerconnection signaling (HTTP long-poll), compatible with WebRTC's peerconnection_client and server_test.html</li>
 <li><code>/healthz</code>: health check</li>
 <li><code>/stats</code>: counters as JSON</li>
 </ul>

@@ -58,6 +58,12 @@ func WithFakeMedia() Option {
 	}
 }
 
+// WithFlags adds command-line switches, each "name" or "name=value"
+// without the leading "--", such as "allow-loopback-in-peer-connection".
+func WithFlags(flags ...string) Option {
+	return func(c *config) { c.flags = append(c.flags, flags...) }
+}
+
 // New starts a headless Chromium, opens its first tab and returns the
 // chromedp context of that tab. The browser gets a fresh profile in
 // t.TempDir() and exactly these switches, plus those of the options:
@@ -86,6 +92,10 @@ func New(t testing.TB, opts ...Option) context.Context {
 
 	allocOpts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(execPath), chromedp.UserDataDir(profile)}
 	for _, f := range append(flags[:len(flags):len(flags)], cfg.flags...) {
+		if name, value, ok := strings.Cut(f, "="); ok {
+			allocOpts = append(allocOpts, chromedp.Flag(name, value))
+			continue
+		}
 		allocOpts = append(allocOpts, chromedp.Flag(f, true))
 	}
 	output := &tailBuffer{max: 64 << 10}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/frontdoor"
+	"github.com/switchboard/switchboard/internal/server"
+)
+
+// pcBuffer is a strings.Builder safe for a writer and a poller.
+type pcBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *pcBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *pcBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestPCCommand(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(server.Config{})
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, frontdoor.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	url := "http://" + ln.Addr().String()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var aliceOut, aliceErr pcBuffer
+	aliceDone := make(chan int, 1)
+	go func() {
+		aliceDone <- Run(ctx, []string{"pc", "--server", url, "--name", "alice"}, &aliceOut, &aliceErr)
+	}()
+	waitOutput := func(w *pcBuffer, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(w.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("output %q does not contain %q", w.String(), want)
+			}
+			time.Sleep(5 * time.Millisecond) // poll interval
+		}
+	}
+	waitOutput(&aliceOut, "signed in as alice with id 1\n")
+
+	var bobOut, bobErr pcBuffer
+	if code := Run(context.Background(), []string{"pc", "--server", ln.Addr().String(), "--name", "bob", "--send", "1", "hello", "world"}, &bobOut, &bobErr); code != 0 {
+		t.Fatalf("bob exited %d: %s", code, bobErr.String())
+	}
+	if want := "signed in as bob with id 2\npeer 1 alice\nsent 11 bytes to 1\n"; bobOut.String() != want {
+		t.Errorf("bob printed %q, want %q", bobOut.String(), want)
+	}
+	waitOutput(&aliceOut, "online 2 bob\nmessage from 2 (bob): hello world\noffline 2 bob\n")
+
+	var errOut pcBuffer
+	if code := Run(context.Background(), []string{"pc", "--server", url, "--send", "7", "x"}, &pcBuffer{}, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "send to 7: peerconnection: server answered 500") {
+		t.Errorf("send to a missing member: exit %d, %q", code, errOut.String())
+	}
+	if code := Run(context.Background(), []string{"pc", "--send", "1"}, &pcBuffer{}, &errOut); code != 1 {
+		t.Errorf("--send without a message: exit %d", code)
+	}
+
+	cancel()
+	select {
+	case code := <-aliceDone:
+		if code != 0 {
+			t.Errorf("alice exited %d: %s", code, aliceErr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("alice did not stop")
+	}
+	if n := srv.PeerConn().Channel().Stats().Members; n != 0 {
+		t.Errorf("%d members after alice stopped, want 0 (signed out)", n)
+	}
+}
+
+// TestServeAllowQuit runs `serve --allow-quit`: a /quit from loopback gets
+// the Quitting page and serve exits 0; without the flag /quit is 500 Sorry.
+func TestServeAllowQuit(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}
+		if allow {
+			args = append(args, "--allow-quit")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut pcBuffer
+		done := make(chan int, 1)
+		go func() { done <- Run(ctx, args, &out, &errOut) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "listening on ") {
+			if time.Now().After(deadline) {
+				t.Fatalf("serve did not start: %q %q", out.String(), errOut.String())
+			}
+			time.Sleep(5 * time.Millisecond) // poll interval
+		}
+		addr := strings.TrimSpace(strings.SplitN(out.String(), "listening on ", 2)[1])
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("GET /quit HTTP/1.0\r\n\r\n"))
+		c.(*net.TCPConn).CloseWrite()
+		var resp strings.Builder
+		buf := make([]byte, 1024)
+		for {
+			n, err := c.Read(buf)
+			resp.Write(buf[:n])
+			if err != nil {
+				break
+			}
+		}
+		c.Close()
+		want := "500 Sorry"
+		if allow {
+			want = "<html><body>Quitting...</body></html>"
+		}
+		if !strings.Contains(resp.String(), want) {
+			t.Errorf("allow-quit=%v: /quit got %q, want %q", allow, resp.String(), want)
+		}
+		if !allow {
+			cancel()
+		}
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("allow-quit=%v: serve exited %d: %s", allow, code, errOut.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("allow-quit=%v: serve did not exit", allow)
+		}
+		cancel()
+	}
+}

@@ -1,0 +1,106 @@
+package peerconn
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults for the zero values in [Config] (spec §5.4, §8.2).
+const (
+	DefaultExpireAfter   = 30 * time.Second
+	DefaultCheckInterval = time.Second
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxQueueItems = 1000
+	DefaultMaxQueueBytes = 8 << 20
+	DefaultMaxMembers    = 10000
+	DefaultReadTimeout   = 10 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultLinger        = 10 * time.Second
+)
+
+// maxID is the largest member id: ids must fit the native client's int
+// (spec §5.1).
+const maxID = 1<<31 - 1
+
+// Config configures a [Service]. The zero value works and behaves as the
+// spec's defaults.
+type Config struct {
+	// AllowQuit enables /quit (spec §4.6): from a loopback client it
+	// answers the "Quitting..." page, sends "Server shutting down" to every
+	// parked /wait, drops every member and calls OnQuit. Default false:
+	// /quit is answered like any unknown path (500 Sorry).
+	AllowQuit bool
+
+	// OnQuit is called, once, after an allowed /quit was answered. nil
+	// does nothing.
+	OnQuit func()
+
+	// ExpireAfter is how long a member without a parked /wait lives after
+	// it was last seen. Default 30s.
+	ExpireAfter time.Duration
+
+	// CheckInterval is how often members are checked for expiry.
+	// Default 1s.
+	CheckInterval time.Duration
+
+	// MaxBodyBytes limits a POST body; a larger Content-Length is answered
+	// 413. Default 1 MiB.
+	MaxBodyBytes int
+
+	// MaxQueueItems and MaxQueueBytes limit each member's queue of pending
+	// responses; a message beyond them is refused with 503 and a presence
+	// notice beyond them is dropped (and counted). Defaults 1000 and 8 MiB.
+	MaxQueueItems int
+	MaxQueueBytes int
+
+	// MaxMembers caps the members signed in at once; a sign-in beyond it is
+	// answered 503. Default 10000.
+	MaxMembers int
+
+	// ReadTimeout bounds reading a POST body, from the moment the handler
+	// gets the connection. Default 10s. Parked waits have no read timeout.
+	ReadTimeout time.Duration
+
+	// WriteTimeout bounds writing each response. Default 10s.
+	WriteTimeout time.Duration
+
+	// Linger is how long a connection stays open after its response, for
+	// the client to read it and close first (spec §2.4). Default 10s.
+	Linger time.Duration
+
+	// Now is the clock, for tests. Default time.Now.
+	Now func() time.Time
+
+	// Logger receives the service's logs (never message bodies: SDP holds
+	// ICE credentials). nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	setInt := func(n *int, def int) {
+		if *n <= 0 {
+			*n = def
+		}
+	}
+	setDur(&c.ExpireAfter, DefaultExpireAfter)
+	setDur(&c.CheckInterval, DefaultCheckInterval)
+	setDur(&c.ReadTimeout, DefaultReadTimeout)
+	setDur(&c.WriteTimeout, DefaultWriteTimeout)
+	setDur(&c.Linger, DefaultLinger)
+	setInt(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setInt(&c.MaxQueueItems, DefaultMaxQueueItems)
+	setInt(&c.MaxQueueBytes, DefaultMaxQueueBytes)
+	setInt(&c.MaxMembers, DefaultMaxMembers)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

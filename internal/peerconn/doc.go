@@ -1,0 +1,22 @@
+// Package peerconn implements the server side of WebRTC's peerconnection
+// signaling protocol (HTTP long-poll), as a drop-in replacement for the C++
+// peerconnection_server: see specs/peerconnection.md.
+//
+// Start with [Service]: it is a frontdoor.ConnHandler, so the front door
+// reads each request head with the lenient parser of internal/httphead and
+// hands the connection over. Underneath, the package has two pure layers
+// with no I/O, table-tested byte for byte:
+//
+//   - [AppendResponse] encodes responses in the reference server's exact
+//     layout (status texts, header order, CORS block);
+//   - [Channel] holds the members, their FIFO queues and parked waits, and
+//     [Channel.Dispatch] applies one request in the reference dispatch
+//     order and returns the encoded response or the parked [Wait].
+//
+// [Service.ServeConn] adds the I/O: it checks and reads a POST body
+// ([CheckPost]: 400, 413, Expect: 100-continue), writes with a deadline,
+// keeps reading a parked /wait so a dead client is noticed at once, lingers
+// after a response until the client closes, and answers parked waits with
+// "Server shutting down" when the front door shuts down. A goroutine
+// expires members that have no parked wait (30 s by default).
+package peerconn
