@@ -15,7 +15,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/browser"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 )
 
 //go:embed testdata/call.html
@@ -35,7 +37,8 @@ func TestChromiumCallThroughServer(t *testing.T) {
 	if !inLoopbackNetns(t) {
 		return
 	}
-	serverURL, srv := startServer(t, server.Config{})
+	srv := servertest.Start(t, server.Config{})
+	serverURL := srv.URL("http", "")
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_, _ = w.Write([]byte(callPage))
@@ -77,13 +80,9 @@ func TestChromiumCallThroughServer(t *testing.T) {
 	}
 	waitLog := func(ctx context.Context, name, want string) {
 		t.Helper()
-		deadline := time.Now().Add(waitFor)
-		for !slices.Contains(logs(ctx), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not log %q; alice logged:\n%s\nbob logged:\n%s", name, want,
-					strings.Join(logs(ctxA), "\n"), strings.Join(logs(ctxB), "\n"))
-			}
-			time.Sleep(10 * time.Millisecond) // poll interval
+		if !testutil.Poll(waitFor, func() bool { return slices.Contains(logs(ctx), want) }) {
+			t.Fatalf("%s did not log %q; alice logged:\n%s\nbob logged:\n%s", name, want,
+				strings.Join(logs(ctxA), "\n"), strings.Join(logs(ctxB), "\n"))
 		}
 	}
 
@@ -115,7 +114,7 @@ func TestChromiumCallThroughServer(t *testing.T) {
 	}
 	waitLog(ctxA, "alice", "BYE from 2")
 	waitLog(ctxA, "alice", "Server notification: bob,2,0")
-	poll(t, "one member left", func() bool { return srv.PeerConn().Channel().Stats().Members == 1 })
+	testutil.WaitFor(t, waitFor, "one member left", func() bool { return srv.PeerConn().Channel().Stats().Members == 1 })
 	for _, ctx := range []context.Context{ctxA, ctxB} {
 		for _, l := range logs(ctx) {
 			if strings.Contains(l, "failed") || strings.Contains(l, "error") {

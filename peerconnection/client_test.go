@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/peerconnection"
 )
 
@@ -122,7 +123,7 @@ func TestClientSendsNativeBytes(t *testing.T) {
 
 // Two clients through Switchboard's server: peers, presence, messages.
 func TestClientsThroughServer(t *testing.T) {
-	url, _ := startServer(t, server.Config{})
+	url := servertest.Start(t, server.Config{}).URL("http", "")
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	alice, peers, err := peerconnection.SignIn(ctx, url, "alice")

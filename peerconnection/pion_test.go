@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/peerconnection"
 )
 
@@ -172,7 +173,8 @@ func itoa(n int) string {
 // client's JSON, trickled candidates, a data channel on loopback carrying a
 // message each way, then BYE and sign-out seen by the other side.
 func TestPionCallThroughServer(t *testing.T) {
-	url, srv := startServer(t, server.Config{})
+	srv := servertest.Start(t, server.Config{})
+	url := srv.URL("http", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()

@@ -13,35 +13,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/cli"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/websocket"
 )
 
 // waitTimeout bounds every wait in these tests; it only catches hangs.
 const waitTimeout = 20 * time.Second
-
-// syncBuffer is a bytes.Buffer that Run may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // run calls cli.Run with args and returns its exit code, stdout and stderr.
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -242,7 +224,7 @@ func healthz(t *testing.T, addr string) {
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testutil.SyncBuffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- cli.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "debug"}, &stdout, &stderr)
@@ -311,7 +293,7 @@ func TestBinarySIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
+	var stderr testutil.SyncBuffer
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {

@@ -2,76 +2,37 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/frontdoor"
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 )
 
-// pcBuffer is a strings.Builder safe for a writer and a poller.
-type pcBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *pcBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *pcBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 func TestPCCommand(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Config{})
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, frontdoor.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	url := "http://" + ln.Addr().String()
+	srv := servertest.Start(t, server.Config{})
+	url := srv.URL("http", "")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var aliceOut, aliceErr pcBuffer
+	var aliceOut, aliceErr testutil.SyncBuffer
 	aliceDone := make(chan int, 1)
 	go func() {
 		aliceDone <- Run(ctx, []string{"pc", "--server", url, "--name", "alice"}, &aliceOut, &aliceErr)
 	}()
-	waitOutput := func(w *pcBuffer, want string) {
+	waitOutput := func(w *testutil.SyncBuffer, want string) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(w.String(), want) {
-			if time.Now().After(deadline) {
-				t.Fatalf("output %q does not contain %q", w.String(), want)
-			}
-			time.Sleep(5 * time.Millisecond) // poll interval
+		if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(w.String(), want) }) {
+			t.Fatalf("output %q does not contain %q", w.String(), want)
 		}
 	}
 	waitOutput(&aliceOut, "signed in as alice with id 1\n")
 
-	var bobOut, bobErr pcBuffer
-	if code := Run(context.Background(), []string{"pc", "--server", ln.Addr().String(), "--name", "bob", "--send", "1", "hello", "world"}, &bobOut, &bobErr); code != 0 {
+	var bobOut, bobErr testutil.SyncBuffer
+	if code := Run(context.Background(), []string{"pc", "--server", srv.Addr, "--name", "bob", "--send", "1", "hello", "world"}, &bobOut, &bobErr); code != 0 {
 		t.Fatalf("bob exited %d: %s", code, bobErr.String())
 	}
 	if want := "signed in as bob with id 2\npeer 1 alice\nsent 11 bytes to 1\n"; bobOut.String() != want {
@@ -79,12 +40,12 @@ func TestPCCommand(t *testing.T) {
 	}
 	waitOutput(&aliceOut, "online 2 bob\nmessage from 2 (bob): hello world\noffline 2 bob\n")
 
-	var errOut pcBuffer
-	if code := Run(context.Background(), []string{"pc", "--server", url, "--send", "7", "x"}, &pcBuffer{}, &errOut); code != 1 ||
+	var errOut testutil.SyncBuffer
+	if code := Run(context.Background(), []string{"pc", "--server", url, "--send", "7", "x"}, &testutil.SyncBuffer{}, &errOut); code != 1 ||
 		!strings.Contains(errOut.String(), "send to 7: peerconnection: server answered 500") {
 		t.Errorf("send to a missing member: exit %d, %q", code, errOut.String())
 	}
-	if code := Run(context.Background(), []string{"pc", "--send", "1"}, &pcBuffer{}, &errOut); code != 1 {
+	if code := Run(context.Background(), []string{"pc", "--send", "1"}, &testutil.SyncBuffer{}, &errOut); code != 1 {
 		t.Errorf("--send without a message: exit %d", code)
 	}
 
@@ -111,15 +72,11 @@ func TestServeAllowQuit(t *testing.T) {
 			args = append(args, "--allow-quit")
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		var out, errOut pcBuffer
+		var out, errOut testutil.SyncBuffer
 		done := make(chan int, 1)
 		go func() { done <- Run(ctx, args, &out, &errOut) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), "listening on ") {
-			if time.Now().After(deadline) {
-				t.Fatalf("serve did not start: %q %q", out.String(), errOut.String())
-			}
-			time.Sleep(5 * time.Millisecond) // poll interval
+		if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(out.String(), "listening on ") }) {
+			t.Fatalf("serve did not start: %q %q", out.String(), errOut.String())
 		}
 		addr := strings.TrimSpace(strings.SplitN(out.String(), "listening on ", 2)[1])
 		c, err := net.Dial("tcp", addr)

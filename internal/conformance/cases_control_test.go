@@ -56,13 +56,7 @@ func pingCases() []tcase {
 			steps: []step{sendJoined(pingFrame("before close"), closeFrame(1000, "")), expectPong("before close"), expectClosed(1000)}},
 	}
 	// Autobahn 2.10/2.11: ten pings in a row get ten pongs in order.
-	var pings [][]byte
-	var pongs []step
-	for i := range 10 {
-		p := fmt.Sprintf("payload-%d", i)
-		pings = append(pings, pingFrame(p))
-		pongs = append(pongs, expectPong(p))
-	}
+	pings, pongs := numbered(10, "payload-%d", pingFrame, expectPong)
 	cases = append(cases,
 		tcase{name: "5.5.2/ping/ten-in-a-row", rfc: rulePing,
 			steps: append([]step{sendEach(pings)}, pongs...)},

@@ -73,13 +73,7 @@ func framingCases() []tcase {
 			steps: []step{sendSplit(textFrame(textOf(65535))[:40], 3), sendSplit(textFrame(textOf(65535))[40:], 4096), expectText(textOf(65535))}},
 		tcase{name: "5.2/tcp-split/ten-frames-in-one-write", rfc: ruleLength,
 			steps: func() []step {
-				var frames [][]byte
-				var want []step
-				for i := range 10 {
-					s := fmt.Sprintf("message %d", i)
-					frames = append(frames, textFrame(s))
-					want = append(want, expectText(s))
-				}
+				frames, want := numbered(10, "message %d", textFrame, expectText)
 				return append([]step{sendJoined(frames...)}, want...)
 			}()},
 		tcase{name: "5.2/tcp-split/frames-across-write-boundaries", rfc: ruleLength,

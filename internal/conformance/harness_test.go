@@ -1,11 +1,8 @@
 package conformance
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -15,6 +12,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -170,36 +169,6 @@ func (k serverKind) config() server.Config {
 	return cfg
 }
 
-// startServer runs a server on a loopback port until the test ends and
-// returns its address. Shutdown must succeed within 10 s and Serve must
-// then return http.ErrServerClosed.
-func startServer(t *testing.T, cfg server.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(cfg)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		select {
-		case err := <-served:
-			if !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
-			}
-		case <-ctx.Done():
-			t.Errorf("Serve did not return after Shutdown")
-		}
-	})
-	return ln.Addr().String()
-}
-
 // runCases runs each case as a parallel subtest, against one server per
 // kind the cases need.
 func runCases(t *testing.T, cases []tcase) {
@@ -207,7 +176,7 @@ func runCases(t *testing.T, cases []tcase) {
 	addrs := map[serverKind]string{}
 	for _, tc := range cases {
 		if _, ok := addrs[tc.server]; !ok {
-			addrs[tc.server] = startServer(t, tc.server.config())
+			addrs[tc.server] = servertest.Start(t, tc.server.config()).Addr
 		}
 	}
 	for _, tc := range cases {
@@ -289,30 +258,10 @@ func TestMain(m *testing.M) {
 	before := runtime.NumGoroutine()
 	code := m.Run()
 	if code == 0 {
-		if err := awaitGoroutines(before, 10*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+		if err := testutil.WaitGoroutines(before, 10*time.Second); err != nil {
+			fmt.Fprintln(os.Stderr, "conformance: after the tests:", err)
 			code = 1
 		}
 	}
 	os.Exit(code)
-}
-
-// awaitGoroutines polls until at most n goroutines run, or fails after d
-// with their stacks.
-func awaitGoroutines(n int, d time.Duration) error {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for runtime.NumGoroutine() > n {
-		select {
-		case <-deadline.C:
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("conformance: %d goroutines still running %v after the tests (%d before):\n%s",
-				runtime.NumGoroutine(), d, n, buf)
-		case <-tick.C:
-		}
-	}
-	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 )
 
 // Robustness: abusive clients must not disturb well-behaved ones, and no
@@ -143,7 +145,7 @@ func abusers() []abuser {
 // client keeps echoing until they are all done: each of its echoes must
 // arrive within ioTimeout.
 func TestAbusiveClientsConcurrent(t *testing.T) {
-	addr := startServer(t, srvDefault.config())
+	addr := servertest.Start(t, srvDefault.config()).Addr
 	var (
 		mu   sync.Mutex
 		held []net.Conn
@@ -216,7 +218,7 @@ func TestPingFloodIsBounded(t *testing.T) {
 		sampleEvery    = 4 << 20
 		pingFloodSlack = 16 << 20
 	)
-	addr := startServer(t, srvDefault.config())
+	addr := servertest.Start(t, srvDefault.config()).Addr
 	c := upgraded(addr)
 	if c == nil {
 		t.Fatal("handshake failed")

@@ -30,6 +30,19 @@ func send(writes ...[]byte) step {
 // sendEach is send for a slice of frames.
 func sendEach(frames [][]byte) step { return send(frames...) }
 
+// numbered returns n frames, each made by frame from the payload
+// fmt.Sprintf(format, i), and the n steps expect makes of the same payloads:
+// the replies that must come back, in order.
+func numbered(n int, format string, frame func(string) []byte, expect func(string) step) ([][]byte, []step) {
+	frames := make([][]byte, n)
+	want := make([]step, n)
+	for i := range n {
+		p := fmt.Sprintf(format, i)
+		frames[i], want[i] = frame(p), expect(p)
+	}
+	return frames, want
+}
+
 // sendJoined writes all frames in a single Write.
 func sendJoined(frames ...[]byte) step {
 	s := send(join(frames...))

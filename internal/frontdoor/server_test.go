@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/httphead"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 // seen is what a test ConnHandler observed.
@@ -33,7 +34,7 @@ func routeTo(path string, h ConnHandler) func(*httphead.Request) ConnHandler {
 }
 
 func TestHTTPRoute(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := &Server{
 		Route: routeTo("/ws", ConnHandlerFunc(func(context.Context, net.Conn, *httphead.Request, []byte) {})),
 		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +42,7 @@ func TestHTTPRoute(t *testing.T) {
 			fmt.Fprintf(w, "%s %s body=%q", r.Method, r.URL.RequestURI(), body)
 		}),
 	}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	tr := &http.Transport{DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: waitFor}
@@ -72,7 +73,7 @@ func TestHTTPRoute(t *testing.T) {
 		t.Errorf("POST: %d %.80q...", resp.StatusCode, body)
 	}
 
-	poll(t, "connections released", func() bool { return s.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "connections released", func() bool { return s.Stats().Active == 0 })
 	st := s.Stats()
 	if st.Accepted != 2 || st.HTTP != 2 || st.Routed != 0 {
 		t.Errorf("stats = %+v", st)
@@ -80,7 +81,7 @@ func TestHTTPRoute(t *testing.T) {
 }
 
 func TestConnHandlerGetsHeadAndBuffered(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	const head = "GET /ws?room=1 HTTP/1.1\r\nHost: example\r\nUpgrade: websocket\r\nX-Multi: a\r\nx-multi: b\r\n\r\n"
 	tests := []struct {
 		name  string
@@ -104,7 +105,7 @@ func TestConnHandlerGetsHeadAndBuffered(t *testing.T) {
 				got <- sn
 			})
 			s := &Server{Route: routeTo("/ws", h)}
-			addr := start(t, s)
+			addr := testutil.Serve(t, s).Addr
 			c := dial(t, addr)
 			write(t, c, head+tt.extra) // one write
 			if reply := readToEOF(t, c); reply != "done" {
@@ -123,7 +124,7 @@ func TestConnHandlerGetsHeadAndBuffered(t *testing.T) {
 			if all := string(sn.buffered) + string(sn.rest); all != tt.extra {
 				t.Errorf("buffered+rest = %d bytes, want %d", len(all), len(tt.extra))
 			}
-			poll(t, "connection released", func() bool { return s.Stats().Active == 0 })
+			testutil.WaitFor(t, waitFor, "connection released", func() bool { return s.Stats().Active == 0 })
 			if st := s.Stats(); st.Routed != 1 || st.HTTP != 0 {
 				t.Errorf("stats = %+v", st)
 			}
@@ -132,7 +133,7 @@ func TestConnHandlerGetsHeadAndBuffered(t *testing.T) {
 }
 
 func TestNativeClientRequestsReachConnHandler(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	tests := []struct {
 		in                   string
 		target, proto, query string
@@ -148,7 +149,7 @@ func TestNativeClientRequestsReachConnHandler(t *testing.T) {
 		got <- seen{req: req, buffered: buffered}
 	})
 	s := &Server{Route: routeTo("/sign_in", h)}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	for _, tt := range tests {
 		c := dial(t, addr)
 		write(t, c, tt.in)
@@ -165,7 +166,7 @@ func TestNativeClientRequestsReachConnHandler(t *testing.T) {
 }
 
 func TestBadRequestHeads(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	tests := []struct {
 		name, in, reason string
 		halfClose        bool
@@ -177,7 +178,7 @@ func TestBadRequestHeads(t *testing.T) {
 		{"truncated then EOF", "GET / HTTP/1.1\r\nHost: x\r\n", "incomplete request head", true},
 	}
 	s := &Server{HTTP: http.NotFoundHandler()}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dial(t, addr)
@@ -200,9 +201,9 @@ func TestBadRequestHeads(t *testing.T) {
 }
 
 func TestHeadTooLarge(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := &Server{HTTP: http.NotFoundHandler()}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	c := dial(t, addr)
 	// 20 KiB of header fields in one write, with no end in sight: the
 	// server must answer 431 without the unread rest turning into a RST.
@@ -215,11 +216,11 @@ func TestHeadTooLarge(t *testing.T) {
 	if st := s.Stats(); st.Rejected.TooLarge != 1 {
 		t.Errorf("stats = %+v", st)
 	}
-	poll(t, "connection released", func() bool { return s.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "connection released", func() bool { return s.Stats().Active == 0 })
 }
 
 func TestMaxHeadBytesConfig(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	got := make(chan *httphead.Request, 1)
 	s := &Server{
 		Config: Config{MaxHeadBytes: 64},
@@ -227,7 +228,7 @@ func TestMaxHeadBytesConfig(t *testing.T) {
 			return ConnHandlerFunc(func(_ context.Context, _ net.Conn, req *httphead.Request, _ []byte) { got <- req })
 		},
 	}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	c := dial(t, addr)
 	write(t, c, "GET /"+strings.Repeat("a", 46)+" HTTP/1.0\r\n\r\n") // 64 bytes: fits
 	readToEOF(t, c)
@@ -240,10 +241,10 @@ func TestMaxHeadBytesConfig(t *testing.T) {
 }
 
 func TestHeadReadTimeout(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	const timeout = 150 * time.Millisecond
 	s := &Server{Config: Config{HeadReadTimeout: timeout}}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	for _, sent := range []string{"", "GET /wait?peer_id=1 HTT"} {
 		c := dial(t, addr)
 		began := time.Now()
@@ -262,7 +263,7 @@ func TestHeadReadTimeout(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	entered := make(chan struct{}, 1)
 	release := make(chan struct{})
 	h := ConnHandlerFunc(func(ctx context.Context, nc net.Conn, req *httphead.Request, _ []byte) {
@@ -274,7 +275,7 @@ func TestMaxConnections(t *testing.T) {
 		io.WriteString(nc, "bye")
 	})
 	s := &Server{Config: Config{MaxConnections: 1}, Route: routeTo("/hold", h)}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 
 	first := dial(t, addr)
 	write(t, first, "GET /hold HTTP/1.0\r\n\r\n")
@@ -294,7 +295,7 @@ func TestMaxConnections(t *testing.T) {
 	if got := readToEOF(t, first); got != "bye" {
 		t.Errorf("first read %q", got)
 	}
-	poll(t, "first connection released", func() bool { return s.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "first connection released", func() bool { return s.Stats().Active == 0 })
 	third := dial(t, addr)
 	write(t, third, "GET /hold HTTP/1.0\r\n\r\n")
 	recv(t, entered, "third handler")
@@ -304,7 +305,7 @@ func TestMaxConnections(t *testing.T) {
 }
 
 func TestShutdownCancelsHandlersAndWaits(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	entered := make(chan struct{}, 1)
 	cancelled := make(chan struct{})
 	proceed := make(chan struct{})
@@ -373,7 +374,7 @@ func TestShutdownCancelsHandlersAndWaits(t *testing.T) {
 }
 
 func TestShutdownDeadlineForcesClose(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	entered := make(chan struct{}, 1)
 	h := ConnHandlerFunc(func(ctx context.Context, nc net.Conn, _ *httphead.Request, _ []byte) {
 		entered <- struct{}{}
@@ -399,11 +400,11 @@ func TestShutdownDeadlineForcesClose(t *testing.T) {
 		t.Errorf("Serve = %v", err)
 	}
 	readToEOF(t, c)
-	poll(t, "handler gone", func() bool { return s.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "handler gone", func() bool { return s.Stats().Active == 0 })
 }
 
 func TestShutdownBeforeServe(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := &Server{}
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown = %v", err)
@@ -421,14 +422,14 @@ func TestShutdownBeforeServe(t *testing.T) {
 }
 
 func TestHandlerPanicIsContained(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := &Server{
 		Route: routeTo("/boom", ConnHandlerFunc(func(context.Context, net.Conn, *httphead.Request, []byte) {
 			panic("boom")
 		})),
 		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "alive") }),
 	}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	c := dial(t, addr)
 	write(t, c, "GET /boom HTTP/1.1\r\n\r\n")
 	if got := readToEOF(t, c); got != "" {
@@ -439,16 +440,16 @@ func TestHandlerPanicIsContained(t *testing.T) {
 	if got := readToEOF(t, c); !strings.HasSuffix(got, "alive") {
 		t.Errorf("after panic: %q", got)
 	}
-	poll(t, "connections released", func() bool { return s.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "connections released", func() bool { return s.Stats().Active == 0 })
 }
 
 // TestHTTPRejectsWhatNetHTTPRejects documents that ordinary requests get
 // net/http's own strictness: HTTP/1.1 without Host goes to net/http, which
 // answers 400.
 func TestHTTPRejectsWhatNetHTTPRejects(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := &Server{HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
-	addr := start(t, s)
+	addr := testutil.Serve(t, s).Addr
 	c := dial(t, addr)
 	write(t, c, "GET / HTTP/1.1\r\n\r\n")
 	if got := readToEOF(t, c); !strings.HasPrefix(got, "HTTP/1.1 400 ") {

@@ -3,6 +3,8 @@ package peerconn
 import (
 	"strings"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 // The tests in this file follow the conformance checklist of
@@ -11,7 +13,7 @@ import (
 
 // §9.1: the first sign-in returns the exact bytes of §2.3.
 func TestConformance01FirstSignIn(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	const exact = "HTTP/1.1 200 Added\r\n" +
 		"Server: PeerConnectionTestServer/0.1\r\n" +
@@ -32,7 +34,7 @@ func TestConformance01FirstSignIn(t *testing.T) {
 
 // §9.2: the second sign-in notifies the parked wait and lists own entry first.
 func TestConformance02SecondSignIn(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.expect(t, signIn("alice"), want("200 Added", "text/plain", "1", "alice,1,1\n"))
 	w := s.parkedWait(t, 1, 1)
@@ -45,7 +47,7 @@ func TestConformance02SecondSignIn(t *testing.T) {
 // §9.3: without a parked wait items queue; one per /wait; FIFO across
 // notices and messages.
 func TestConformance03Queue(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.do(t, signIn("bob"))
@@ -71,7 +73,7 @@ func TestConformance03Queue(t *testing.T) {
 
 // §9.4: relay keeps the Content-Type and body, Pragma is the sender.
 func TestConformance04Relay(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.do(t, signIn("bob"))
@@ -123,7 +125,7 @@ func TestConformance08Options(t *testing.T) {
 
 // §9.9: sign-out.
 func TestConformance09SignOut(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.do(t, signIn("bob"))
@@ -214,7 +216,7 @@ func TestConformance14Layout(t *testing.T) {
 
 // §9.19: the two-client transcript of §6.7, byte for byte.
 func TestConformance19Transcript(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	transcript(t, s)
 }

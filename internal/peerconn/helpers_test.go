@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/frontdoor"
 	"github.com/switchboard/switchboard/internal/httphead"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 const waitFor = 5 * time.Second
@@ -51,25 +51,6 @@ var (
 	wantEmptyOK  = want("200 OK", "text/plain", "", "")
 	wantOptions  = want("200 OK", "", "", "")
 )
-
-// checkGoroutines fails the test if, after the other cleanups, more
-// goroutines run than when it was called. Register it first.
-func checkGoroutines(t testing.TB) {
-	t.Helper()
-	base := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(waitFor)
-		for runtime.NumGoroutine() > base {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d running, %d at start\n%s", runtime.NumGoroutine(), base, buf)
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // poll interval
-		}
-	})
-}
 
 // testServer is a Service behind a front door on a loopback listener, like
 // the reference server: every request goes to the Service.
@@ -164,19 +145,7 @@ func (s *testServer) parkedWait(t testing.TB, id, parked int) *net.TCPConn {
 
 func (s *testServer) waitParked(t testing.TB, n int) {
 	t.Helper()
-	poll(t, "parked waits", func() bool { return s.svc.Channel().Stats().Parked == n })
-}
-
-// poll calls cond until it is true or waitFor passes.
-func poll(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // poll interval
-	}
+	testutil.WaitFor(t, waitFor, "parked waits", func() bool { return s.svc.Channel().Stats().Parked == n })
 }
 
 func readAll(t testing.TB, c net.Conn) string {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/frontdoor"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 // TestFiveHundredWaiting signs in 500 members that all park a /wait at
@@ -15,7 +16,7 @@ import (
 // sign-in is refused, one more sign-in after a sign-out reaches all 499
 // parked waits, and the cost per parked wait is logged.
 func TestFiveHundredWaiting(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	const n = 500
 	s := startServer(t, Config{MaxMembers: n, MaxQueueItems: 1}, frontdoor.Config{MaxConnections: 2 * n})
 	var before runtime.MemStats

@@ -1,18 +1,17 @@
 package peerconn
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/frontdoor"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 // §9.18: /quit is 500 Sorry by default and the server keeps running.
@@ -27,7 +26,7 @@ func TestConformance18QuitDisabled(t *testing.T) {
 // §9.18 with the switch on: the Quitting page, "Server shutting down" to
 // parked waits (no Pragma), members dropped, OnQuit called.
 func TestConformance18QuitEnabled(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	var quits atomic.Int32
 	s := startServer(t, Config{AllowQuit: true, OnQuit: func() { quits.Add(1) }}, frontdoorConfig())
 	s.do(t, signIn("alice"))
@@ -138,7 +137,7 @@ func TestSlowBody(t *testing.T) {
 // §9.21: a connection that sends nothing is closed after the read
 // deadline; a parked wait is not.
 func TestConformance21ReadDeadline(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoor.Config{HeadReadTimeout: 200 * time.Millisecond})
 	s.do(t, signIn("alice"))
 	w := s.parkedWait(t, 1, 1)
@@ -154,7 +153,7 @@ func TestConformance21ReadDeadline(t *testing.T) {
 
 // §9.22: identical behaviour over ::1.
 func TestConformance22IPv6(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServerOn(t, "[::1]:0", Config{}, frontdoorConfig())
 	transcript(t, s)
 }
@@ -163,10 +162,10 @@ func TestConformance22IPv6(t *testing.T) {
 func TestConformance23ConnectionCap(t *testing.T) {
 	s := startServer(t, Config{}, frontdoor.Config{MaxConnections: 2})
 	s.do(t, signIn("alice"))
-	poll(t, "sign-in connection released", func() bool { return s.fd.Stats().Active == 0 })
+	testutil.WaitFor(t, waitFor, "sign-in connection released", func() bool { return s.fd.Stats().Active == 0 })
 	s.parkedWait(t, 1, 1)
 	s.dial(t) // an idle connection, still sending its head
-	poll(t, "two active connections", func() bool { return s.fd.Stats().Active == 2 })
+	testutil.WaitFor(t, waitFor, "two active connections", func() bool { return s.fd.Stats().Active == 2 })
 	got := s.do(t, signIn("carol"))
 	if !strings.HasPrefix(got, "HTTP/1.1 503 ") || !strings.Contains(got, "\r\nContent-Length: ") {
 		t.Errorf("at the cap: %q, want 503 with Content-Length", got)
@@ -177,7 +176,7 @@ func TestConformance23ConnectionCap(t *testing.T) {
 // the member's expiry clock; a newer /wait replaces an older one, which is
 // closed without a response.
 func TestDeadAndReplacedWaits(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	old := s.parkedWait(t, 1, 1)
@@ -185,7 +184,7 @@ func TestDeadAndReplacedWaits(t *testing.T) {
 	first := s.svc.Channel().members[1].parked
 	s.svc.Channel().mu.Unlock()
 	newer := s.wait(t, 1)
-	poll(t, "the newer wait parked", func() bool {
+	testutil.WaitFor(t, waitFor, "the newer wait parked", func() bool {
 		ch := s.svc.Channel()
 		ch.mu.Lock()
 		defer ch.mu.Unlock()
@@ -203,7 +202,7 @@ func TestDeadAndReplacedWaits(t *testing.T) {
 
 // Graceful shutdown answers parked waits with "Server shutting down".
 func TestShutdownAnswersParkedWaits(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	w := s.parkedWait(t, 1, 1)
@@ -278,33 +277,15 @@ func TestRequeue(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // Debug logs name every request and its status, never a message body.
 func TestLogsWithoutBodies(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := startServer(t, Config{Logger: logger}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.do(t, signIn("bob"))
 	s.expect(t, post(2, 1, "text/plain", "a=ice-pwd:secret"), wantEmptyOK)
-	poll(t, "the message's log line", func() bool { return strings.Count(logs.String(), "peerconn: request") == 3 })
+	testutil.WaitFor(t, waitFor, "the message's log line", func() bool { return strings.Count(logs.String(), "peerconn: request") == 3 })
 	if l := logs.String(); strings.Contains(l, "secret") || !strings.Contains(l, `status="200 Added"`) {
 		t.Errorf("logs:\n%s", l)
 	}
@@ -334,7 +315,7 @@ func TestTooLargeWhileSending(t *testing.T) {
 // messages flow while its write waits, the write times out after
 // WriteTimeout, and the item goes back to the front of the queue.
 func TestStalledReaderBlocksNoOne(t *testing.T) {
-	checkGoroutines(t)
+	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{WriteTimeout: time.Second, MaxBodyBytes: 16 << 20}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.do(t, signIn("bob"))
@@ -363,7 +344,7 @@ func TestStalledReaderBlocksNoOne(t *testing.T) {
 	if d := time.Since(start); d > 900*time.Millisecond {
 		t.Errorf("bob's 5 messages took %v: blocked by alice's stalled write?", d)
 	}
-	poll(t, "the stalled write to time out and requeue", func() bool { return s.svc.Channel().Stats().Requeued == 1 })
+	testutil.WaitFor(t, waitFor, "the stalled write to time out and requeue", func() bool { return s.svc.Channel().Stats().Requeued == 1 })
 	stalled.Close()
 	if got := s.do(t, "GET /wait?peer_id=1 HTTP/1.0\r\n\r\n"); got != want("200 OK", "text/plain", "3", big) {
 		t.Errorf("the requeued message did not come back intact (%d bytes)", len(got))

@@ -12,7 +12,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/browser"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -228,9 +230,9 @@ func TestBrowserEcho(t *testing.T) {
 
 	// A page from another origin, allowed explicitly; compression on.
 	t.Run("allowed-origin-deflate", func(t *testing.T) {
-		ts := startServer(t, server.Config{AllowedOrigins: []string{page}})
+		ts := servertest.Start(t, server.Config{AllowedOrigins: []string{page}})
 		openPage(t, ctx, page)
-		runBrowserEcho(t, ctx, ts.wsURL("/echo"), true)
+		runBrowserEcho(t, ctx, ts.URL("ws", "/echo"), true)
 		browser.Screenshot(t, ctx, "echo")
 		if n := ts.Metrics().ProtocolErrors.Load(); n != 0 {
 			t.Errorf("server counted %d protocol errors", n)
@@ -240,27 +242,27 @@ func TestBrowserEcho(t *testing.T) {
 	// Switchboard's own page: same origin, allowed without AllowedOrigins;
 	// compression off.
 	t.Run("same-origin-no-deflate", func(t *testing.T) {
-		ts := startServer(t, server.Config{Deflate: websocket.DeflateConfig{Disabled: true}})
-		openPage(t, ctx, ts.httpURL("/"))
-		runBrowserEcho(t, ctx, ts.wsURL("/echo"), false)
+		ts := servertest.Start(t, server.Config{Deflate: websocket.DeflateConfig{Disabled: true}})
+		openPage(t, ctx, ts.URL("http", "/"))
+		runBrowserEcho(t, ctx, ts.URL("ws", "/echo"), false)
 		browser.Screenshot(t, ctx, "echo")
 	})
 
 	t.Run("disallowed-origin", func(t *testing.T) {
 		logger, logs := captureLogs(t)
-		ts := startServer(t, server.Config{Logger: logger})
+		ts := servertest.Start(t, server.Config{Logger: logger})
 		openPage(t, ctx, page)
 		actx, cancel := context.WithTimeout(ctx, browserTimeout)
 		defer cancel()
 		res, err := chromedp.Run(actx, chromedp.Evaluate[browserConnect](
-			fmt.Sprintf(`tryConnect(%q)`, ts.wsURL("/echo")), chromedp.EvalAwaitPromise))
+			fmt.Sprintf(`tryConnect(%q)`, ts.URL("ws", "/echo")), chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("tryConnect: %v", err)
 		}
 		if res.Opened || !res.Error || res.Code != 1006 {
 			t.Fatalf("tryConnect from %s = %+v, want an error event and close code 1006", page, res)
 		}
-		waitFor(t, waitTimeout, "the server to log the refusal", func() bool {
+		testutil.WaitFor(t, waitTimeout, "the server to log the refusal", func() bool {
 			l := logs.String()
 			return strings.Contains(l, "websocket handshake refused") && strings.Contains(l, "status=403")
 		})

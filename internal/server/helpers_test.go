@@ -4,20 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -29,116 +26,14 @@ var sizes = []int{0, 1, 125, 126, 65535, 65536, 1 << 20}
 // Timeouts of the helpers. They are generous: they only catch hangs on a
 // shared 2-core machine running the race detector.
 const (
-	waitTimeout  = 15 * time.Second // a condition polled with waitFor
+	waitTimeout  = 15 * time.Second // a condition polled with testutil.WaitFor
 	replyTimeout = 30 * time.Second // one echo of up to 1 MiB
-	pollInterval = 5 * time.Millisecond
 )
-
-// testServer is a Switchboard server on a 127.0.0.1 listener.
-type testServer struct {
-	*server.Server
-	Addr     string        // host:port
-	served   chan struct{} // closed when Serve returned
-	serveErr error         // Serve's result, once served is closed
-}
-
-// waitServed waits for Serve to return and checks that it returned
-// http.ErrServerClosed.
-func (s *testServer) waitServed(t testing.TB) {
-	t.Helper()
-	select {
-	case <-s.served:
-		if !errors.Is(s.serveErr, http.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want http.ErrServerClosed", s.serveErr)
-		}
-	case <-time.After(waitTimeout):
-		t.Errorf("Serve did not return within %v of Shutdown", waitTimeout)
-	}
-}
-
-func (s *testServer) wsURL(path string) string   { return "ws://" + s.Addr + path }
-func (s *testServer) httpURL(path string) string { return "http://" + s.Addr + path }
-
-// startServer starts server.New(cfg) on 127.0.0.1:0 and registers a
-// cleanup that shuts it down (again, if the test did) and checks that Serve
-// returned http.ErrServerClosed.
-func startServer(t testing.TB, cfg server.Config) *testServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{Server: server.New(cfg), Addr: ln.Addr().String(), served: make(chan struct{})}
-	go func() {
-		defer close(ts.served)
-		ts.serveErr = ts.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := ts.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		ts.waitServed(t)
-	})
-	return ts
-}
-
-// waitFor polls cond until it holds or timeout passes, then fails t.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !poll(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
-}
-
-// poll reports whether cond held within timeout.
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
-// waitGoroutines polls until no more goroutines run than base.
-func waitGoroutines(t testing.TB, base int) {
-	t.Helper()
-	if poll(waitTimeout, func() bool { return runtime.NumGoroutine() <= base }) {
-		return
-	}
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	t.Fatalf("goroutine leak: %d running, %d at start\n%s", runtime.NumGoroutine(), base, buf)
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger writing while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // captureLogs returns a debug-level logger writing into a buffer, and the
 // buffer; the logs are printed when the test fails.
-func captureLogs(t testing.TB) (*slog.Logger, *syncBuffer) {
-	buf := new(syncBuffer)
+func captureLogs(t testing.TB) (*slog.Logger, *testutil.SyncBuffer) {
+	buf := new(testutil.SyncBuffer)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server logs:\n%s", buf.String())

@@ -15,6 +15,8 @@ import (
 	"github.com/lxzan/gws"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -111,10 +113,10 @@ func TestGWSClientEcho(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, _ := captureLogs(t)
-			ts := startServer(t, server.Config{MaxMessageBytes: 4 << 20, Logger: logger})
+			ts := servertest.Start(t, server.Config{MaxMessageBytes: 4 << 20, Logger: logger})
 			h := newGWSRecorder()
 			conn, resp, err := gws.NewClient(h, &gws.ClientOption{
-				Addr:               ts.wsURL("/echo"),
+				Addr:               ts.URL("ws", "/echo"),
 				PermessageDeflate:  tt.deflate,
 				ReadMaxPayloadSize: 4 << 20,
 				CheckUtf8Enabled:   true,
@@ -177,9 +179,9 @@ func TestGWSClientEcho(t *testing.T) {
 // TestGWSClientCloses checks that a gws client's close frame ends the
 // connection on the server cleanly.
 func TestGWSClientCloses(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	h := newGWSRecorder()
-	conn, _, err := gws.NewClient(h, &gws.ClientOption{Addr: ts.wsURL("/echo")})
+	conn, _, err := gws.NewClient(h, &gws.ClientOption{Addr: ts.URL("ws", "/echo")})
 	if err != nil {
 		t.Fatalf("gws.NewClient: %v", err)
 	}
@@ -195,7 +197,7 @@ func TestGWSClientCloses(t *testing.T) {
 	}
 	h.waitClosed(t)
 	m := ts.Metrics()
-	waitFor(t, waitTimeout, "the server to close the connection", func() bool { return m.Open.Load() == 0 })
+	testutil.WaitFor(t, waitTimeout, "the server to close the connection", func() bool { return m.Open.Load() == 0 })
 	if n := m.ProtocolErrors.Load(); n != 0 {
 		t.Errorf("server counted %d protocol errors", n)
 	}

@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/nodetest"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -65,10 +67,10 @@ func runNodeEcho(t *testing.T, url string, deflate, wantExt bool, extra ...strin
 }
 
 func TestNodeEcho(t *testing.T) {
-	ts := startServer(t, server.Config{})
-	t.Run("plain", func(t *testing.T) { runNodeEcho(t, ts.wsURL("/echo"), false, false) })
+	ts := servertest.Start(t, server.Config{})
+	t.Run("plain", func(t *testing.T) { runNodeEcho(t, ts.URL("ws", "/echo"), false, false) })
 	t.Run("deflate", func(t *testing.T) {
-		res := runNodeEcho(t, ts.wsURL("/echo"), true, true)
+		res := runNodeEcho(t, ts.URL("ws", "/echo"), true, true)
 		t.Logf("Sec-WebSocket-Extensions: %q", res.Extensions)
 	})
 	if n := ts.Metrics().ProtocolErrors.Load(); n != 0 {
@@ -79,8 +81,8 @@ func TestNodeEcho(t *testing.T) {
 // TestNodeEchoCompressionDisabled checks that a server with compression
 // off answers a client offering it without the extension.
 func TestNodeEchoCompressionDisabled(t *testing.T) {
-	ts := startServer(t, server.Config{Deflate: websocket.DeflateConfig{Disabled: true}})
-	runNodeEcho(t, ts.wsURL("/echo"), true, false)
+	ts := servertest.Start(t, server.Config{Deflate: websocket.DeflateConfig{Disabled: true}})
+	runNodeEcho(t, ts.URL("ws", "/echo"), true, false)
 }
 
 // closeResult is what ws-close.mjs prints.
@@ -97,8 +99,8 @@ type closeResult struct {
 // Afterwards a well-behaved client still gets its echoes.
 func TestNodeProtocolViolations(t *testing.T) {
 	logger, _ := captureLogs(t)
-	ts := startServer(t, server.Config{Logger: logger})
-	url := ts.wsURL("/echo")
+	ts := servertest.Start(t, server.Config{Logger: logger})
+	url := ts.URL("ws", "/echo")
 	limit := strconv.Itoa(1 << 20) // the default MaxMessageBytes
 	tests := []struct {
 		name string
@@ -130,7 +132,7 @@ func TestNodeProtocolViolations(t *testing.T) {
 		t.Errorf("server counted %d protocol errors, want %d", got, want)
 	}
 	t.Run("still-serving", func(t *testing.T) { runNodeEcho(t, url, true, true) })
-	waitFor(t, waitTimeout, "every connection to end", func() bool { return ts.Metrics().Open.Load() == 0 })
+	testutil.WaitFor(t, waitTimeout, "every connection to end", func() bool { return ts.Metrics().Open.Load() == 0 })
 }
 
 // handshakeResult is what ws-handshake.mjs prints.
@@ -159,8 +161,8 @@ func runHandshake(t *testing.T, args ...string) handshakeResult {
 // handshakes, and that an allowed foreign origin connects.
 func TestNodeHandshakeRefused(t *testing.T) {
 	const allowed = "http://app.example.test:3000"
-	ts := startServer(t, server.Config{AllowedOrigins: []string{allowed, "*.trusted.test"}})
-	url := ts.wsURL("/echo")
+	ts := servertest.Start(t, server.Config{AllowedOrigins: []string{allowed, "*.trusted.test"}})
+	url := ts.URL("ws", "/echo")
 
 	t.Run("bad-version", func(t *testing.T) {
 		res := runHandshake(t, "--url", url, "--protocol-version", "8")

@@ -1,40 +1,22 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/frontdoor"
 	"github.com/switchboard/switchboard/internal/peerconn"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 // startPeerConnServer runs a Server with cfg on a loopback listener and
 // shuts it down at cleanup.
 func startPeerConnServer(t *testing.T, cfg Config) (*Server, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	s := New(cfg)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, frontdoor.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return s, ln.Addr().String()
+	return s, testutil.Serve(t, s).Addr
 }
 
 // exchangeRaw sends raw on a new connection, half-closes it and returns

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -67,7 +69,7 @@ func stalledClient(t *testing.T, addr string) net.Conn {
 // deadline.
 func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 	logger, _ := captureLogs(t)
-	ts := startServer(t, server.Config{
+	ts := servertest.Start(t, server.Config{
 		QueueMessages: 64,
 		QueueBytes:    1 << 20,
 		WriteTimeout:  3 * time.Second,
@@ -75,7 +77,7 @@ func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 		Logger:        logger,
 	})
 	m := ts.Metrics()
-	good := dial(t, ts.wsURL("/echo"), &websocket.DialOptions{Deflate: websocket.DeflateConfig{Disabled: true}})
+	good := dial(t, ts.URL("ws", "/echo"), &websocket.DialOptions{Deflate: websocket.DeflateConfig{Disabled: true}})
 	if err := good.roundTrip(websocket.OpText, []byte("warm-up")); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +113,7 @@ func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 	})
 	defer stopOnce()
 
-	waitFor(t, 4*waitTimeout, "the stalled client's queue to overflow", func() bool {
+	testutil.WaitFor(t, 4*waitTimeout, "the stalled client's queue to overflow", func() bool {
 		return m.SlowConsumers.Load() > 0 || m.WriteTimeouts.Load() > 0
 	})
 	t.Logf("queue full: slow consumers %d, write timeouts %d, messages in %d, out %d",
@@ -135,7 +137,7 @@ func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 	}
 	t.Logf("200 round trips of 1 KiB in %v", time.Since(start).Round(time.Millisecond))
 
-	waitFor(t, waitTimeout, "the stalled client to be dropped", func() bool { return m.Open.Load() == 1 })
+	testutil.WaitFor(t, waitTimeout, "the stalled client to be dropped", func() bool { return m.Open.Load() == 1 })
 	if m.SlowConsumers.Load() == 0 && m.WriteTimeouts.Load() == 0 {
 		t.Errorf("stalled client dropped without a slow-consumer or write-timeout count")
 	}
@@ -159,13 +161,13 @@ func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 // refused, and no goroutine is left behind.
 func TestShutdownClosesWebSockets(t *testing.T) {
 	base := runtime.NumGoroutine()
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	const n = 8
 	clients := make([]*client, n)
 	for i := range clients {
 		opts := &websocket.DialOptions{}
 		opts.Deflate.Disabled = i%2 == 0
-		clients[i] = dial(t, ts.wsURL("/echo"), opts)
+		clients[i] = dial(t, ts.URL("ws", "/echo"), opts)
 		if err := clients[i].roundTrip(websocket.OpText, []byte(fmt.Sprint("client ", i))); err != nil {
 			t.Fatalf("client %d: %v", i, err)
 		}
@@ -176,7 +178,7 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer idle.Close()
-	waitFor(t, waitTimeout, "all connections to be open", func() bool { return ts.Metrics().Open.Load() == n })
+	testutil.WaitFor(t, waitTimeout, "all connections to be open", func() bool { return ts.Metrics().Open.Load() == n })
 
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -190,7 +192,7 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 			t.Errorf("client %d: Run = %v, want a *websocket.CloseError with code 1001", i, err)
 		}
 	}
-	ts.waitServed(t)
+	ts.WaitServed(t)
 	if open := ts.Metrics().Open.Load(); open != 0 {
 		t.Errorf("%d WebSockets still open after Shutdown", open)
 	}
@@ -203,17 +205,19 @@ func TestShutdownClosesWebSockets(t *testing.T) {
 		nc.Close()
 		t.Errorf("a new connection was accepted after Shutdown")
 	}
-	waitGoroutines(t, base)
+	if err := testutil.WaitGoroutines(base, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestHTTP checks the plain-HTTP side of the port: the handlers, and the
 // replies of the front door to requests it refuses.
 func TestHTTP(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	hc := &http.Client{Timeout: waitTimeout}
 
 	t.Run("healthz", func(t *testing.T) {
-		resp, err := hc.Get(ts.httpURL("/healthz"))
+		resp, err := hc.Get(ts.URL("http", "/healthz"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,11 +229,11 @@ func TestHTTP(t *testing.T) {
 	})
 
 	t.Run("stats", func(t *testing.T) {
-		cl := dial(t, ts.wsURL("/echo"), nil)
+		cl := dial(t, ts.URL("ws", "/echo"), nil)
 		if err := cl.roundTrip(websocket.OpText, []byte("count me")); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := hc.Get(ts.httpURL("/stats"))
+		resp, err := hc.Get(ts.URL("http", "/stats"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +253,7 @@ func TestHTTP(t *testing.T) {
 	})
 
 	t.Run("index", func(t *testing.T) {
-		resp, err := hc.Get(ts.httpURL("/"))
+		resp, err := hc.Get(ts.URL("http", "/"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,14 +271,14 @@ func TestHTTP(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
-		if _, err := websocket.Dial(ctx, ts.wsURL("/nope"), nil); err == nil || !strings.Contains(err.Error(), "404") {
+		if _, err := websocket.Dial(ctx, ts.URL("ws", "/nope"), nil); err == nil || !strings.Contains(err.Error(), "404") {
 			t.Fatalf("Dial /nope = %v, want a 404 handshake error", err)
 		}
 	})
 
 	t.Run("echo-without-upgrade", func(t *testing.T) {
 		// Not an upgrade: the HTTP mux answers, and it has no /echo.
-		resp, err := hc.Get(ts.httpURL("/echo"))
+		resp, err := hc.Get(ts.URL("http", "/echo"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,8 +331,8 @@ func TestHTTP(t *testing.T) {
 // TestMaxConnections checks that connections past MaxConnections get 503,
 // and that a slot freed is usable again.
 func TestMaxConnections(t *testing.T) {
-	ts := startServer(t, server.Config{MaxConnections: 2})
-	cl := dial(t, ts.wsURL("/echo"), nil)
+	ts := servertest.Start(t, server.Config{MaxConnections: 2})
+	cl := dial(t, ts.URL("ws", "/echo"), nil)
 	// The second slot: a connection that has not sent its head.
 	idle, err := net.Dial("tcp", ts.Addr)
 	if err != nil {
@@ -346,7 +350,7 @@ func TestMaxConnections(t *testing.T) {
 	}
 	// Free a slot: the idle connection goes away, and a request gets in.
 	idle.Close()
-	waitFor(t, waitTimeout, "a freed slot", func() bool {
+	testutil.WaitFor(t, waitTimeout, "a freed slot", func() bool {
 		resp, _ := rawExchange(t, ts.Addr, "GET /healthz HTTP/1.1\r\nHost: "+ts.Addr+"\r\n\r\n")
 		return resp.StatusCode == 200
 	})
@@ -355,14 +359,14 @@ func TestMaxConnections(t *testing.T) {
 // TestManyClientsEcho runs several clients at once, mixing compression,
 // each doing round trips; it exercises the engine under the race detector.
 func TestManyClientsEcho(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	const clients, rounds = 16, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := range clients {
 		opts := &websocket.DialOptions{}
 		opts.Deflate.Disabled = i%2 == 1
-		cl := dial(t, ts.wsURL("/echo"), opts)
+		cl := dial(t, ts.URL("ws", "/echo"), opts)
 		wg.Go(func() {
 			for r := range rounds {
 				data := randomBytes(100+r*37, uint64(i*rounds+r))
@@ -386,11 +390,11 @@ func TestManyClientsEcho(t *testing.T) {
 // TestKeepaliveDropsDeadPeer checks the keepalive: a peer that never
 // answers pings is dropped and counted, one that answers stays.
 func TestKeepaliveDropsDeadPeer(t *testing.T) {
-	ts := startServer(t, server.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
+	ts := servertest.Start(t, server.Config{PingInterval: 100 * time.Millisecond, PingTimeout: 200 * time.Millisecond})
 	m := ts.Metrics()
-	alive := dial(t, ts.wsURL("/echo"), nil) // our client answers pings
-	_ = stalledClient(t, ts.Addr)            // sends nothing, reads nothing
-	waitFor(t, waitTimeout, "the silent peer to be dropped", func() bool {
+	alive := dial(t, ts.URL("ws", "/echo"), nil) // our client answers pings
+	_ = stalledClient(t, ts.Addr)                // sends nothing, reads nothing
+	testutil.WaitFor(t, waitTimeout, "the silent peer to be dropped", func() bool {
 		return m.DeadPeers.Load() == 1 && m.Open.Load() == 1
 	})
 	if err := alive.roundTrip(websocket.OpText, []byte("alive")); err != nil {
@@ -404,7 +408,7 @@ func TestKeepaliveDropsDeadPeer(t *testing.T) {
 // TestUpgradeRefusals checks the status of each way an upgrade request can
 // be wrong, sent raw.
 func TestUpgradeRefusals(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	valid := upgradeRequest(ts.Addr, "/echo")
 	tests := []struct {
 		name    string
@@ -447,7 +451,7 @@ func TestUpgradeRefusals(t *testing.T) {
 			resp.Status, body, resp.Header.Get("Sec-WebSocket-Extensions"))
 	}
 	// A query string is not part of the path.
-	cl := dial(t, ts.wsURL("/echo?token=abc"), nil)
+	cl := dial(t, ts.URL("ws", "/echo?token=abc"), nil)
 	if err := cl.roundTrip(websocket.OpText, []byte("with a query")); err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +461,7 @@ func TestUpgradeRefusals(t *testing.T) {
 // absolute form, which RFC 9112 §3.2.2 says a server MUST accept; net/http
 // does, for the plain-HTTP side of the same port.
 func TestUpgradeAbsoluteFormTarget(t *testing.T) {
-	ts := startServer(t, server.Config{})
+	ts := servertest.Start(t, server.Config{})
 	resp, body := rawExchange(t, ts.Addr, "GET http://"+ts.Addr+"/healthz HTTP/1.1\r\nHost: "+ts.Addr+"\r\n\r\n")
 	if resp.StatusCode != 200 {
 		t.Fatalf("plain GET in absolute form: %s %q", resp.Status, body)
