@@ -7,6 +7,7 @@ require (
 	github.com/lxzan/gws v1.8.9
 	github.com/pion/ice/v4 v4.4.2
 	github.com/pion/webrtc/v4 v4.2.20
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

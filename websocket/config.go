@@ -26,9 +26,10 @@ type Config struct {
 	// TCP connection is closed anyway. Default 5 s.
 	CloseTimeout time.Duration
 	// QueueMessages and QueueBytes bound the outbound queue. A Send that
-	// would pass either limit triggers the slow-consumer rule: the
-	// connection is closed with 1013 and the drop is counted. Defaults
-	// 1024 messages and 8 MiB.
+	// would pass either limit first evicts the oldest droppable messages
+	// (SendDroppable), counted in Metrics.Dropped; when that is not enough
+	// the slow-consumer rule closes the connection with 1013 and counts
+	// it. Defaults 1024 messages and 8 MiB.
 	QueueMessages int
 	QueueBytes    int
 	// ReadBufferSize is the size of the read buffer. Default 4 KiB.
@@ -91,6 +92,7 @@ type Metrics struct {
 	BytesOut       atomic.Int64 // frame bytes written
 	Writes         atomic.Int64 // batched socket writes (one writev each)
 	SlowConsumers  atomic.Int64 // connections closed by the slow-consumer rule
+	Dropped        atomic.Int64 // droppable messages evicted from full queues (SendDroppable)
 	WriteTimeouts  atomic.Int64 // connections dropped for a write deadline
 	DeadPeers      atomic.Int64 // connections dropped for missing pongs
 	ProtocolErrors atomic.Int64 // connections failed with 1002, 1007 or 1009

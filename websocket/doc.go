@@ -10,8 +10,10 @@
 // The engine is Conn: one reader (Run, on the caller's goroutine) and one
 // writer goroutine that drains a bounded queue of already-encoded frames,
 // writing everything queued in one writev with a deadline. Send never
-// blocks; a queue over its limits closes the connection with 1013 (the
-// slow-consumer rule) and counts it in Metrics. A PreparedMessage is
+// blocks; a queue over its limits first evicts the oldest droppable
+// messages (SendDroppable: channel publications a client can recover by
+// offset) and otherwise closes the connection with 1013 (the slow-consumer
+// rule), counting either in Metrics. A PreparedMessage is
 // encoded once, and compressed at most once, for any number of
 // connections.
 //

@@ -62,6 +62,13 @@ func newPrepared(op Opcode, data []byte, fragment int) *PreparedMessage {
 // Len returns the message's payload size.
 func (m *PreparedMessage) Len() int { return len(m.data) }
 
+// Payload returns the message's payload, shared: the caller must not
+// modify it. Fake transports in tests read messages through it.
+func (m *PreparedMessage) Payload() []byte { return m.data }
+
+// Opcode returns the message's type.
+func (m *PreparedMessage) Opcode() Opcode { return m.op }
+
 // frameFor returns the encoded frames to queue on a server-side connection.
 func (m *PreparedMessage) frameFor(c *Conn) []byte {
 	if c.comp == nil || len(m.data) < minCompressSize || m.fragment != c.cfg.FragmentSize {
@@ -125,12 +132,21 @@ func appendMessage(dst []byte, op Opcode, rsv1 bool, maskSrc *[4]byte, payload [
 // writer. Control frames go ahead of data; each data item is a whole
 // message, so control frames never land inside a fragmented one.
 type outQueue struct {
-	mu      sync.Mutex
-	ctrl    [][]byte
-	data    [][]byte
-	bytes   int
-	closing bool // a close frame is queued: no more data
-	wake    chan struct{}
+	mu    sync.Mutex
+	ctrl  [][]byte
+	data  []outItem
+	bytes int
+	// droppable counts the items in data that SendDroppable queued.
+	droppable int
+	closing   bool // a close frame is queued: no more data
+	wake      chan struct{}
+}
+
+// outItem is one queued message. A droppable one may be evicted, oldest
+// first, to make room when the queue is over its limits.
+type outItem struct {
+	frame     []byte
+	droppable bool
 }
 
 func (q *outQueue) signal() {
@@ -147,25 +163,39 @@ func (q *outQueue) take(bufs net.Buffers) (net.Buffers, int, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	bufs = append(bufs, q.ctrl...)
-	bufs = append(bufs, q.data...)
+	for _, it := range q.data {
+		bufs = append(bufs, it.frame)
+	}
 	n := len(q.data)
 	clear(q.ctrl)
 	clear(q.data)
-	q.ctrl, q.data, q.bytes = q.ctrl[:0], q.data[:0], 0
+	q.ctrl, q.data, q.bytes, q.droppable = q.ctrl[:0], q.data[:0], 0, 0
 	return bufs, n, q.closing
 }
 
 // Send queues a prepared message. It never blocks: when the queue is over
-// its limits the slow-consumer rule closes the connection with 1013 and
-// Send returns ErrQueueFull.
+// its limits, droppable messages queued earlier are evicted first (see
+// SendDroppable); when that is not enough the slow-consumer rule closes the
+// connection with 1013 and Send returns ErrQueueFull.
 func (c *Conn) Send(m *PreparedMessage) error {
-	var frame []byte
+	return c.enqueue(c.frameOf(m), false)
+}
+
+// SendDroppable queues a message that may be dropped for a slow reader:
+// a channel publication the client can recover by offset. When the queue
+// is over its limits, the oldest droppable messages still queued are
+// evicted, and counted in Metrics.Dropped, to make room for any new
+// message; the connection is closed with 1013 only when the messages that
+// are not droppable alone pass the limits.
+func (c *Conn) SendDroppable(m *PreparedMessage) error {
+	return c.enqueue(c.frameOf(m), true)
+}
+
+func (c *Conn) frameOf(m *PreparedMessage) []byte {
 	if c.isServer {
-		frame = m.frameFor(c)
-	} else {
-		frame = c.clientFrame(m.op, m.data)
+		return m.frameFor(c)
 	}
-	return c.enqueue(frame)
+	return c.clientFrame(m.op, m.data)
 }
 
 // SendMessage encodes and queues one message; see Send.
@@ -173,7 +203,7 @@ func (c *Conn) SendMessage(op Opcode, data []byte) error {
 	if c.isServer {
 		return c.Send(newPrepared(op, data, c.cfg.FragmentSize))
 	}
-	return c.enqueue(c.clientFrame(op, data))
+	return c.enqueue(c.clientFrame(op, data), false)
 }
 
 // clientFrame encodes a masked client message, compressed when negotiated.
@@ -184,25 +214,57 @@ func (c *Conn) clientFrame(op Opcode, data []byte) []byte {
 	return appendMessage(nil, op, false, new([4]byte), data, c.cfg.FragmentSize)
 }
 
-func (c *Conn) enqueue(frame []byte) error {
+func (c *Conn) enqueue(frame []byte, droppable bool) error {
 	q := &c.out
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
 		return ErrClosed
 	}
-	if len(q.data) >= c.cfg.QueueMessages || q.bytes+len(frame) > c.cfg.QueueBytes {
+	over := func() bool {
+		return len(q.data) >= c.cfg.QueueMessages || q.bytes+len(frame) > c.cfg.QueueBytes
+	}
+	if over() && q.droppable > 0 {
+		if dropped := q.evict(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)); dropped > 0 {
+			c.cfg.Metrics.Dropped.Add(int64(dropped))
+		}
+	}
+	if over() {
 		q.mu.Unlock()
 		c.cfg.Metrics.SlowConsumers.Add(1)
 		c.cfg.Logger.Warn("websocket: slow consumer", "remote", c.RemoteAddr(), "queued", len(q.data))
 		c.fail(StatusTryAgainLater, "slow consumer: outbound queue full")
 		return ErrQueueFull
 	}
-	q.data = append(q.data, frame)
+	q.data = append(q.data, outItem{frame: frame, droppable: droppable})
 	q.bytes += len(frame)
+	if droppable {
+		q.droppable++
+	}
 	q.mu.Unlock()
 	q.signal()
 	return nil
+}
+
+// evict removes droppable items, oldest first, until the queue plus an
+// incoming frame of size incoming fits its limits (or none is left), and
+// returns how many it removed. q.mu is held.
+func (q *outQueue) evict(maxMessages, maxBytes, incoming int) int {
+	n, size, dropped := len(q.data), q.bytes, 0
+	kept := q.data[:0]
+	for _, it := range q.data {
+		if it.droppable && (n >= maxMessages || size+incoming > maxBytes) {
+			n--
+			size -= len(it.frame)
+			dropped++
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(q.data[len(kept):])
+	q.data, q.bytes = kept, size
+	q.droppable -= dropped
+	return dropped
 }
 
 // queueControl queues a control frame ahead of data. With dropData the
@@ -225,10 +287,10 @@ func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
 		q.closing = true
 		if dropData {
 			clear(q.data)
-			q.data, q.bytes = q.data[:0], 0
+			q.data, q.bytes, q.droppable = q.data[:0], 0, 0
 		} else {
 			// A graceful close goes after the data already queued.
-			q.data = append(q.data, frame)
+			q.data = append(q.data, outItem{frame: frame})
 			q.mu.Unlock()
 			q.signal()
 			return true

@@ -2,6 +2,8 @@ package websocket
 
 import (
 	"bytes"
+	"net"
+	"strings"
 	"testing"
 )
 
@@ -85,5 +87,60 @@ func BenchmarkPreparedFanout(b *testing.B) {
 		for _, c := range conns {
 			_ = m.frameFor(c)
 		}
+	}
+}
+
+// TestSendDroppableEvictsOldest fills a queue that no writer drains: the
+// oldest droppable messages make room, replies are never evicted, and the
+// slow-consumer rule applies only when the replies alone pass the limit.
+func TestSendDroppableEvictsOldest(t *testing.T) {
+	c := fakeServerConn(deflateParams{}, false)
+	c.cfg.QueueMessages = 4
+	c.out.wake = make(chan struct{}, 1)
+	c.done = make(chan struct{})
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c.nc = a
+	msg := func(s string) *PreparedMessage { return NewPreparedMessage(OpText, []byte(s)) }
+	for _, s := range []string{"p1", "p2", "p3"} {
+		if err := c.SendDroppable(msg(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Send(msg("r1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"p4", "p5"} {
+		if err := c.SendDroppable(msg(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Send(msg("r2")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range c.out.data {
+		got = append(got, string(it.frame[2:]))
+	}
+	if strings.Join(got, " ") != "r1 p4 p5 r2" {
+		t.Fatalf("queue = %v, want [r1 p4 p5 r2] in order with p1-p3 evicted", got)
+	}
+	if n := c.cfg.Metrics.Dropped.Load(); n != 3 {
+		t.Fatalf("Dropped = %d, want 3", n)
+	}
+	for _, s := range []string{"r3", "r4"} {
+		if err := c.Send(msg(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.out.droppable != 0 || len(c.out.data) != 4 {
+		t.Fatalf("queue holds %d items, %d droppable", len(c.out.data), c.out.droppable)
+	}
+	if err := c.Send(msg("r5")); err != ErrQueueFull {
+		t.Fatalf("Send over a queue of replies = %v, want ErrQueueFull", err)
+	}
+	if c.cfg.Metrics.SlowConsumers.Load() != 1 {
+		t.Fatal("slow consumer not counted")
 	}
 }

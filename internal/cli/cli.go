@@ -26,6 +26,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server (WebSocket, peerconnection signaling, web app, health) on one port", runServe},
+		{"client", "a command-line messaging client: log in, echo, send, subscribe, publish; interactive or one request", runClient},
 		{"pc", "a command-line peerconnection signaling member: sign in, list peers, send and print messages", runPC},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "switchboard", Version)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/broker"
 	"github.com/switchboard/switchboard/internal/frontdoor"
 	"github.com/switchboard/switchboard/internal/server"
 )
@@ -34,6 +35,11 @@ type serveFlags struct {
 	contextTakeover bool
 	logLevel        string
 	allowQuit       bool
+	config          string
+	channels        channelFlag
+	loginTimeout    time.Duration
+	resumeGrace     time.Duration
+	streamInterval  time.Duration
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -47,11 +53,16 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "deadline for each socket write; a peer that does not read in time is dropped")
 	fs.DurationVar(&f.headTimeout, "head-timeout", 10*time.Second, "deadline for a client to send its request head")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
-	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the connection is closed with 1013")
-	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the connection is closed with 1013")
+	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
+	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
 	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
 	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&f.config, "config", "", "messaging configuration `file`, JSON or YAML (.yaml/.yml): channel rules by name prefix, {\"channels\":[{\"prefix\":\"chat:\",\"publish\":\"clients\",\"history\":50,\"maxAge\":\"10m\"}]}")
+	fs.Var(&f.channels, "channel", "channel `rule` PREFIX[,publish=clients|server][,history=N][,max-age=DURATION], after those of --config; the longest matching prefix wins; built in: group (clients, history 100), stream (server, 60), presence (server, 100); repeatable")
+	fs.DurationVar(&f.loginTimeout, "login-timeout", 30*time.Second, "how long a /ws connection may stay without logging in before it is closed with 4000")
+	fs.DurationVar(&f.resumeGrace, "resume-grace", 30*time.Second, "how long a session outlives an abnormally closed connection, for a reconnect with its resume token; 0 ends it at once")
+	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
@@ -76,6 +87,15 @@ func (f *serveFlags) listenAddr() (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// orNegative maps a flag's 0 ("none") to the server's negative ("off"):
+// the server's zero means "default".
+func orNegative(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
@@ -90,7 +110,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f serveFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: WebSocket endpoints (/echo), WebRTC\npeerconnection signaling (/sign_in, /sign_out, /wait, /message, compatible\nwith WebRTC's peerconnection_client and server_test.html), the web app and\n/healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: messaging on /ws (protoo JSON: login,\necho, routed messages, group and stream channels with history and recovery;\nalso on any path whose upgrade offers the protoo subprotocol, where\n?peerId=NAME logs in), the raw WebSocket echo (/echo), WebRTC\npeerconnection signaling (/sign_in, /sign_out, /wait, /message, compatible\nwith WebRTC's peerconnection_client and server_test.html), the web app and\n/healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -121,7 +141,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--shutdown-timeout must be positive, got %s", f.shutdownTimeout)
 	case f.queueMessages < 1 || f.queueBytes < 1:
 		return errors.New("--queue-messages and --queue-bytes must be at least 1")
+	case f.loginTimeout <= 0:
+		return fmt.Errorf("--login-timeout must be positive, got %s", f.loginTimeout)
+	case f.resumeGrace < 0 || f.streamInterval < 0:
+		return errors.New("--resume-grace and --stream-interval must not be negative")
 	}
+	var rules []broker.Rule
+	if f.config != "" {
+		if rules, err = loadConfig(f.config); err != nil {
+			return err
+		}
+	}
+	rules = append(rules, f.channels...)
 	pingInterval := f.pingInterval
 	if pingInterval == 0 {
 		pingInterval = -1 // the server's zero means "default"
@@ -140,6 +171,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
+	cfg.Messaging = server.MessagingConfig{
+		LoginTimeout:   f.loginTimeout,
+		ResumeGrace:    orNegative(f.resumeGrace),
+		Channels:       rules,
+		StreamInterval: orNegative(f.streamInterval),
+	}
 	cfg.Deflate.Disabled = !f.compression
 	cfg.Deflate.ContextTakeover = f.contextTakeover
 

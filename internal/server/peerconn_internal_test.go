@@ -55,7 +55,7 @@ func TestPeerConnRoutes(t *testing.T) {
 		{"GET /quit HTTP/1.0\r\n\r\n", "HTTP/1.1 500 Sorry\r\n", "Sorry, not yet implemented"},
 		{"HEAD /wait HTTP/1.1\r\n\r\n", "HTTP/1.1 405 Method Not Allowed\r\n", "\r\nAccess-Control-Allow-Origin: *\r\n"},
 		{"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\n", "ok\n"},
-		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\n", "/sign_in"},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 200 OK\r\n", "<title>Switchboard</title>"},
 		{"GET /sign_in?x HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", "HTTP/1.1 404 ", "no WebSocket endpoint"},
 	} {
 		got := exchangeRaw(t, addr, tc.raw)

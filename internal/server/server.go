@@ -57,6 +57,10 @@ type Config struct {
 	// WriteTimeout; its OnQuit is called
 	// after Quit is closed.
 	PeerConn peerconn.Config
+	// Messaging configures the native messaging protocol on /ws and on
+	// every upgrade offering the protoo subprotocol (login, echo, routed
+	// messages, channels; docs/messaging.md).
+	Messaging MessagingConfig
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -69,7 +73,8 @@ type Server struct {
 	metrics websocket.Metrics
 	fd      *frontdoor.Server
 	pc      *peerconn.Service
-	ws      map[string]session.Handler // WebSocket endpoints by path
+	ws      map[string]session.Handler // raw WebSocket endpoints by path
+	msg     *messaging
 	started time.Time
 
 	quitOnce sync.Once
@@ -100,6 +105,7 @@ func New(cfg Config) *Server {
 	s.ws = map[string]session.Handler{
 		"/echo": session.Echo,
 	}
+	s.msg = newMessaging(s)
 	s.fd = &frontdoor.Server{
 		Config: frontdoor.Config{
 			HeadReadTimeout: cfg.HeadReadTimeout,
@@ -116,6 +122,7 @@ func New(cfg Config) *Server {
 // frontdoor.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
 	s.log.Info("switchboard serving", "addr", ln.Addr().String())
+	s.msg.start(s)
 	return s.fd.Serve(ln)
 }
 
@@ -123,6 +130,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // parked peerconnection /wait with "Server shutting down" and waits for all
 // connections to end, or for ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.msg.close()
 	err := s.fd.Shutdown(ctx)
 	s.pc.Close()
 	return err
@@ -138,7 +146,8 @@ func (s *Server) PeerConn() *peerconn.Service { return s.pc }
 // Metrics returns the WebSocket counters.
 func (s *Server) Metrics() *websocket.Metrics { return &s.metrics }
 
-// route sends WebSocket upgrades to the WebSocket endpoints, the
+// route sends WebSocket upgrades to the raw WebSocket endpoints (/echo) or
+// the messaging protocol (/ws, and any path offering protoo), the
 // peerconnection routes (and every OPTIONS request) to the peerconnection
 // service; everything else goes to the HTTP handlers.
 func (s *Server) route(req *httphead.Request) frontdoor.ConnHandler {
@@ -154,6 +163,9 @@ func (s *Server) route(req *httphead.Request) frontdoor.ConnHandler {
 	}
 	h, ok := s.ws[p]
 	if !ok {
+		if isMessaging(p, req) {
+			return frontdoor.ConnHandlerFunc(s.serveMessaging)
+		}
 		return refuseUpgrade(http.StatusNotFound, "no WebSocket endpoint at "+p)
 	}
 	return frontdoor.ConnHandlerFunc(func(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
@@ -204,7 +216,9 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 	}
 }
 
-func (s *Server) serveWebSocket(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte, h session.Handler) {
+// accept completes a WebSocket handshake; a refusal has been answered and
+// logged when it returns nil.
+func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte) *websocket.Conn {
 	c, err := websocket.Accept(nc, req, buffered, s.acceptOptions())
 	if err != nil {
 		var he *websocket.HandshakeError
@@ -212,6 +226,14 @@ func (s *Server) serveWebSocket(ctx context.Context, nc net.Conn, req *httphead.
 			s.log.Info("websocket handshake refused", "remote", nc.RemoteAddr().String(), "status", he.Status, "reason", he.Reason)
 		}
 		nc.Close()
+		return nil
+	}
+	return c
+}
+
+func (s *Server) serveWebSocket(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte, h session.Handler) {
+	c := s.accept(nc, req, buffered)
+	if c == nil {
 		return
 	}
 	_ = c.Run(ctx, websocket.HandlerFunc(func(c *websocket.Conn, op websocket.Opcode, data []byte) {
@@ -228,7 +250,7 @@ func (s *Server) httpHandler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /stats", s.handleStats)
-	mux.HandleFunc("GET /{$}", s.handleIndex)
+	mux.Handle("GET /", appHandler())
 	return mux
 }
 
@@ -241,6 +263,7 @@ type Stats struct {
 	MessagesOut    int64   `json:"messages_out"`
 	Writes         int64   `json:"writes"`
 	SlowConsumers  int64   `json:"slow_consumers"`
+	Dropped        int64   `json:"dropped"`
 	WriteTimeouts  int64   `json:"write_timeouts"`
 	DeadPeers      int64   `json:"dead_peers"`
 	ProtocolErrors int64   `json:"protocol_errors"`
@@ -250,13 +273,30 @@ type Stats struct {
 	PeerConnQueued   int   `json:"peerconn_queued"`
 	PeerConnMessages int64 `json:"peerconn_messages"`
 	PeerConnRefused  int64 `json:"peerconn_refused"`
+	// Messaging (/ws).
+	Sessions      int            `json:"sessions"`
+	Channels      int            `json:"channels"`
+	Subscriptions int            `json:"subscriptions"`
+	Published     int64          `json:"published"`
+	Delivered     int64          `json:"delivered"`
+	Requests      int64          `json:"requests"`
+	Stream        *StreamFigures `json:"stream,omitempty"` // the latest stream publication
 }
 
 // Stats returns the current counters.
 func (s *Server) Stats() Stats {
 	m := &s.metrics
 	pc := s.pc.Channel().Stats()
+	bs := s.msg.broker.Stats()
 	return Stats{
+		Dropped:          m.Dropped.Load(),
+		Sessions:         s.msg.hub.Sessions(),
+		Channels:         bs.Channels,
+		Subscriptions:    bs.Subscriptions,
+		Published:        bs.Published,
+		Delivered:        bs.Delivered,
+		Requests:         s.msg.hub.Counters().Requests.Load(),
+		Stream:           s.msg.figures.Load(),
 		UptimeSeconds:    time.Since(s.started).Seconds(),
 		Open:             m.Open.Load(),
 		Opened:           m.Opened.Load(),
@@ -279,23 +319,3 @@ func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(s.Stats())
 }
-
-func (s *Server) handleIndex(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(indexPage))
-}
-
-const indexPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Switchboard</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto">
-<h1>Switchboard</h1>
-<p>A real-time server. Endpoints on this port:</p>
-<ul>
-<li><code>/echo</code>: WebSocket echo; every message comes back with the same opcode</li>
-<li><code>/sign_in</code>, <code>/wait</code>, <code>/message</code>, <code>/sign_out</code>: WebRTC peerconnection signaling (HTTP long-poll), compatible with WebRTC's peerconnection_client and server_test.html</li>
-<li><code>/healthz</code>: health check</li>
-<li><code>/stats</code>: counters as JSON</li>
-</ul>
-</body></html>
-`

@@ -12,6 +12,10 @@ type Transport interface {
 	// not keep up, the transport applies its slow-consumer rule and Send
 	// returns an error.
 	Send(m *websocket.PreparedMessage) error
+	// SendDroppable queues a message that the slow-consumer rule may
+	// drop, oldest first, instead of closing: a channel publication the
+	// client can recover by offset.
+	SendDroppable(m *websocket.PreparedMessage) error
 	// Close starts an orderly close with a code and a reason after the
 	// messages already queued.
 	Close(code websocket.StatusCode, reason string)

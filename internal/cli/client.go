@@ -1,0 +1,423 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/client"
+	"github.com/switchboard/switchboard/protoo"
+)
+
+const clientUsage = `Usage: switchboard client [flags] URL
+       switchboard client [flags] URL --call METHOD [DATA]
+
+A command-line client of Switchboard's messaging protocol (protoo JSON over
+the WebSocket at /ws). URL is ws://host:port/ws, http://host:port or
+host:port (the path /ws is added when missing).
+
+With --call it sends one request (after logging in with --login), prints
+the reply's data as one line of JSON and exits: 0 on success, 1 with a
+one-line error otherwise. DATA is JSON (default {}).
+
+Without --call it reads commands from standard input, one per line, and
+prints notifications as they arrive, until end of input or Ctrl-C. It
+reconnects by itself, logs in again and recovers its subscriptions.
+
+Commands (TEXT is sent as JSON when it is JSON, else as a string):
+  login NAME          log in (the server wants it first)
+  echo TEXT           the server sends TEXT back
+  send NAME TEXT      a routed message to the client logged in as NAME
+  online              the names online
+  sub CHANNEL         subscribe (group, stream, presence, ...)
+  unsub CHANNEL       unsubscribe
+  pub CHANNEL TEXT    publish on a channel
+  call METHOD [JSON]  any request
+  help                this list
+  quit                close and exit
+
+Output lines:
+  message from NAME: DATA          a routed message
+  [CHANNEL #OFFSET] NAME: DATA     a publication ("server" when fed by it)
+  * EVENT                          disconnected, reconnected, recovered ...
+  error: CODE REASON               a command failed; the session goes on
+
+Flags:
+`
+
+// runClient is `switchboard client`.
+func runClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runClientWith(ctx, os.Stdin, args, stdout, stderr)
+}
+
+// clientFlags are the flags of `switchboard client`.
+type clientFlags struct {
+	login   string
+	call    string
+	timeout time.Duration
+}
+
+// parseClientArgs parses flags given before, between or after the
+// positional arguments, as `client URL --login alice --call echo '{}'`.
+func parseClientArgs(args []string, stderr io.Writer) (clientFlags, []string, error) {
+	var f clientFlags
+	fs := flag.NewFlagSet("client", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.login, "login", "", "log in with this `name` first")
+	fs.StringVar(&f.call, "call", "", "send one request with this `method` (and the DATA argument), print the reply and exit")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on connecting and on each request")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), clientUsage)
+		fs.PrintDefaults()
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return f, nil, err
+			}
+			return f, nil, errUsage
+		}
+		if fs.NArg() == 0 {
+			return f, pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, stderr io.Writer) error {
+	f, pos, err := parseClientArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(stderr, "Error: client needs a URL (try --help)")
+		return errUsage
+	}
+	target, err := messagingURL(pos[0])
+	if err != nil {
+		return err
+	}
+	var data json.RawMessage
+	switch {
+	case f.call == "" && len(pos) > 1:
+		return fmt.Errorf("unexpected arguments %q (DATA goes with --call)", strings.Join(pos[1:], " "))
+	case f.call != "" && len(pos) > 2:
+		return fmt.Errorf("--call takes one DATA argument, got %d (quote the JSON)", len(pos)-1)
+	case f.call != "" && len(pos) == 2:
+		if data, err = strictJSON(pos[1]); err != nil {
+			return err
+		}
+	}
+
+	out := &syncWriter{w: stdout}
+	opts := []client.Option{}
+	if f.call == "" {
+		opts = append(opts, client.WithEventHandler(func(e client.Event) {
+			if e.Kind != client.EventClosed || e.Err != nil {
+				out.printf("* %s\n", e)
+			}
+		}))
+	} else {
+		opts = append(opts, client.WithReconnect(nil))
+	}
+	dctx, cancel := context.WithTimeout(ctx, f.timeout)
+	c, err := client.Dial(dctx, target, opts...)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connect to %s: %v", target, err)
+	}
+	defer c.Close()
+	sess := &clientSession{c: c, out: out, timeout: f.timeout}
+	c.OnMessage(func(m client.Message) { out.printf("message from %s: %s\n", m.From, m.Data) })
+	c.OnNotification("error", func(data json.RawMessage) { out.printf("server error: %s\n", compact(data)) })
+	if f.call == "" {
+		out.printf("connected to %s; type help for the commands\n", target)
+	}
+	if f.login != "" {
+		if err := sess.login(ctx, f.login, f.call == ""); err != nil {
+			return err
+		}
+	}
+	if f.call != "" {
+		rctx, cancel := context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+		reply, err := c.Request(rctx, f.call, data)
+		if err != nil {
+			return fmt.Errorf("%s: %s", f.call, errText(err))
+		}
+		out.printf("%s\n", compact(reply))
+		return nil
+	}
+	return sess.interact(ctx, stdin)
+}
+
+// messagingURL turns host:port, http(s)://host:port or ws(s)://host:port
+// into the URL of the /ws endpoint.
+func messagingURL(s string) (string, error) {
+	if !strings.Contains(s, "://") {
+		s = "ws://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("bad URL %q: want ws://host:port/ws or host:port", s)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("bad URL %q: scheme %s (want ws, wss, http or https)", s, u.Scheme)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/ws"
+	}
+	return u.String(), nil
+}
+
+// strictJSON checks that s is one JSON value.
+func strictJSON(s string) (json.RawMessage, error) {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("bad JSON %q: %v", s, err)
+	}
+	return json.RawMessage(s), nil
+}
+
+// textData reads a TEXT argument: JSON when it looks like JSON (it must
+// then be valid), else the text as a JSON string.
+func textData(s string) (json.RawMessage, error) {
+	t := strings.TrimSpace(s)
+	if t == "" {
+		return nil, errors.New("missing TEXT")
+	}
+	switch c := t[0]; {
+	case c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || t == "true" || t == "false" || t == "null":
+		return strictJSON(t)
+	}
+	b, _ := json.Marshal(s)
+	return b, nil
+}
+
+// compact returns JSON on one line.
+func compact(b []byte) string {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return string(b)
+	}
+	return buf.String()
+}
+
+// errText is the one-line text of a request error.
+func errText(err error) string {
+	var pe *protoo.Error
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("%d %s: %s", int(pe.Code), pe.Code, pe.Reason)
+	}
+	return err.Error()
+}
+
+// syncWriter serializes the lines of the command loop and of the
+// notification handlers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) printf(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fmt.Fprintf(w.w, format, args...)
+}
+
+// clientSession is the interactive mode's state.
+type clientSession struct {
+	c       *client.Client
+	out     *syncWriter
+	timeout time.Duration
+	subs    map[string]*client.Subscription
+}
+
+func (s *clientSession) login(ctx context.Context, name string, interactive bool) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	r, err := s.c.Login(ctx, name)
+	if err != nil {
+		return fmt.Errorf("login %s: %s", name, errText(err))
+	}
+	if interactive {
+		s.out.printf("%s (session %s)\n", r.Welcome, r.Key)
+	}
+	return nil
+}
+
+// interact runs commands from in until it ends, ctx is cancelled or the
+// client ends.
+func (s *clientSession) interact(ctx context.Context, in io.Reader) error {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.c.Done():
+			return fmt.Errorf("connection ended: %v", s.c.Err())
+		case line, ok := <-lines:
+			if !ok {
+				return nil
+			}
+			quit, err := s.command(ctx, line)
+			if err != nil {
+				s.out.printf("error: %s\n", err)
+			}
+			if quit {
+				return nil
+			}
+		}
+	}
+}
+
+// command runs one line.
+func (s *clientSession) command(ctx context.Context, line string) (quit bool, err error) {
+	name, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+	rest = strings.TrimSpace(rest)
+	arg1, arg2, _ := strings.Cut(rest, " ")
+	arg2 = strings.TrimSpace(arg2)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	need := func(what string, ok bool) error {
+		if !ok {
+			return fmt.Errorf("usage: %s %s", name, what)
+		}
+		return nil
+	}
+	switch name {
+	case "":
+		return false, nil
+	case "quit", "exit":
+		return true, nil
+	case "help":
+		usage, _, _ := strings.Cut(strings.SplitN(clientUsage, "Commands", 2)[1], "\nOutput")
+		s.out.printf("Commands%s", usage)
+	case "login":
+		if err := need("NAME", rest != ""); err != nil {
+			return false, err
+		}
+		return false, s.login(ctx, rest, true)
+	case "echo":
+		data, err := textData(rest)
+		if err != nil {
+			return false, err
+		}
+		reply, err := s.c.Echo(ctx, data)
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("echo: %s\n", compact(reply))
+	case "send":
+		if err := need("NAME TEXT", arg1 != "" && arg2 != ""); err != nil {
+			return false, err
+		}
+		data, err := textData(arg2)
+		if err != nil {
+			return false, err
+		}
+		if err := s.c.Send(ctx, arg1, data); err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("sent to %s\n", arg1)
+	case "online":
+		names, err := s.c.Online(ctx)
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		sort.Strings(names)
+		s.out.printf("online: %s\n", strings.Join(names, ", "))
+	case "sub":
+		if err := need("CHANNEL", rest != "" && !strings.Contains(rest, " ")); err != nil {
+			return false, err
+		}
+		sub, err := s.c.Subscribe(ctx, rest, func(p client.Publication) {
+			from := p.From
+			if from == "" {
+				from = "server"
+			}
+			s.out.printf("[%s #%d] %s: %s\n", p.Channel, p.Offset, from, compact(p.Data))
+		})
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		if s.subs == nil {
+			s.subs = map[string]*client.Subscription{}
+		}
+		s.subs[rest] = sub
+		epoch, offset := sub.Position()
+		s.out.printf("subscribed to %s at offset %d (epoch %s)\n", rest, offset, epoch)
+	case "unsub":
+		sub := s.subs[rest]
+		if err := need("CHANNEL (one you subscribed to)", sub != nil); err != nil {
+			return false, err
+		}
+		delete(s.subs, rest)
+		if err := sub.Unsubscribe(ctx); err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("unsubscribed from %s\n", rest)
+	case "pub":
+		if err := need("CHANNEL TEXT", arg1 != "" && arg2 != ""); err != nil {
+			return false, err
+		}
+		data, err := textData(arg2)
+		if err != nil {
+			return false, err
+		}
+		off, err := s.c.Publish(ctx, arg1, data)
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("published to %s at offset %d\n", arg1, off)
+	case "call":
+		if err := need("METHOD [JSON]", arg1 != ""); err != nil {
+			return false, err
+		}
+		var data json.RawMessage
+		if arg2 != "" {
+			if data, err = strictJSON(arg2); err != nil {
+				return false, err
+			}
+		}
+		reply, err := s.c.Request(ctx, arg1, data)
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("%s: %s\n", arg1, compact(reply))
+	default:
+		return false, fmt.Errorf("unknown command %q (type help)", name)
+	}
+	return false, nil
+}

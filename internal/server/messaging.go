@@ -1,0 +1,172 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/url"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/broker"
+	"github.com/switchboard/switchboard/internal/httphead"
+	"github.com/switchboard/switchboard/internal/session"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// MessagingConfig configures the native messaging protocol on /ws (and on
+// every upgrade that offers the protoo subprotocol). The zero value works.
+type MessagingConfig struct {
+	// LoginTimeout closes a connection that has not logged in with 4000
+	// "login timeout". Default 30 s.
+	LoginTimeout time.Duration
+	// ResumeGrace keeps a session after an abnormal disconnect for a
+	// reconnect with its resume token. Default 30 s; negative: none.
+	ResumeGrace time.Duration
+	// Channels are channel rules by name prefix; they override the
+	// built-in ones (group, stream, presence) for equal prefixes.
+	Channels broker.Rules
+	// StreamInterval is how often the server publishes its statistics on
+	// the stream channel. Default 1 s; negative disables.
+	StreamInterval time.Duration
+}
+
+// messaging is the server's messaging service: the hub, its broker and the
+// stream feeder.
+type messaging struct {
+	hub    *session.Hub
+	broker *broker.Memory
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	figures   atomic.Pointer[StreamFigures]
+}
+
+func newMessaging(s *Server) *messaging {
+	cfg := s.cfg.Messaging
+	rules := append(broker.DefaultRules(), cfg.Channels...)
+	b := broker.NewMemory(broker.MemoryConfig{Rules: rules})
+	return &messaging{
+		hub: session.NewHub(session.Config{
+			LoginTimeout: cfg.LoginTimeout,
+			ResumeGrace:  cfg.ResumeGrace,
+			Broker:       b,
+			Logger:       s.log,
+		}),
+		broker: b,
+		stop:   make(chan struct{}),
+	}
+}
+
+// isMessaging reports whether an upgrade to path p speaks the messaging
+// protocol: /ws always, any other path when it offers protoo.
+func isMessaging(p string, req *httphead.Request) bool {
+	return p == "/ws" || websocket.OffersSubprotocol(req, "protoo")
+}
+
+// serveMessaging runs one messaging connection.
+func (s *Server) serveMessaging(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
+	c := s.accept(nc, req, buffered)
+	if c == nil {
+		return
+	}
+	var query url.Values
+	if u, err := url.ParseRequestURI(req.Target); err == nil {
+		query = u.Query()
+	}
+	cl := s.msg.hub.Open(c, query)
+	_ = c.Run(ctx, websocket.HandlerFunc(func(c *websocket.Conn, op websocket.Opcode, data []byte) {
+		cl.OnMessage(c, op, data)
+	}))
+	ce := c.CloseStatus()
+	cl.Closed(ce.Code)
+	s.log.Debug("messaging connection closed", "remote", nc.RemoteAddr().String(), "code", uint16(ce.Code), "reason", ce.Reason)
+}
+
+// StreamFigures are the live statistics published on the stream channel.
+type StreamFigures struct {
+	Connections       int64   `json:"connections"`
+	Sessions          int     `json:"sessions"`
+	MessagesInPerSec  float64 `json:"messagesInPerSec"`
+	MessagesOutPerSec float64 `json:"messagesOutPerSec"`
+	HeapBytes         uint64  `json:"heapBytes"`
+	Goroutines        uint64  `json:"goroutines"`
+	Time              string  `json:"time"`
+}
+
+// start starts the stream feeder once.
+func (m *messaging) start(s *Server) {
+	interval := s.cfg.Messaging.StreamInterval
+	if interval == 0 {
+		interval = time.Second
+	}
+	if interval < 0 {
+		return
+	}
+	m.startOnce.Do(func() {
+		m.wg.Add(1)
+		go m.feed(s, interval)
+	})
+}
+
+// close stops the feeder and the hub's timers.
+func (m *messaging) close() {
+	m.stopOnce.Do(func() {
+		close(m.stop)
+		m.startOnce.Do(func() {}) // a feeder not started yet never starts
+	})
+	m.wg.Wait()
+	m.hub.Close()
+}
+
+// feed publishes StreamFigures on the stream channel every interval.
+func (m *messaging) feed(s *Server, interval time.Duration) {
+	defer m.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/sched/goroutines:goroutines"},
+	}
+	last := time.Now()
+	lastIn, lastOut := s.metrics.MessagesIn.Load(), s.metrics.MessagesOut.Load()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-t.C:
+			in, out := s.metrics.MessagesIn.Load(), s.metrics.MessagesOut.Load()
+			secs := now.Sub(last).Seconds()
+			metrics.Read(samples)
+			f := &StreamFigures{
+				Connections:       s.metrics.Open.Load(),
+				Sessions:          m.hub.Sessions(),
+				MessagesInPerSec:  float64(in-lastIn) / secs,
+				MessagesOutPerSec: float64(out-lastOut) / secs,
+				Time:              now.UTC().Format(time.RFC3339Nano),
+			}
+			if samples[0].Value.Kind() == metrics.KindUint64 {
+				f.HeapBytes = samples[0].Value.Uint64()
+			}
+			if samples[1].Value.Kind() == metrics.KindUint64 {
+				f.Goroutines = samples[1].Value.Uint64()
+			}
+			last, lastIn, lastOut = now, in, out
+			m.figures.Store(f)
+			data, _ := json.Marshal(f)
+			if _, err := m.broker.Publish(broker.ChannelStream, broker.Message{Data: data, Server: true}); err != nil {
+				s.log.Warn("stream publish failed", "err", err)
+			}
+		}
+	}
+}
+
+// Hub returns the messaging hub.
+func (s *Server) Hub() *session.Hub { return s.msg.hub }
+
+// Broker returns the messaging broker.
+func (s *Server) Broker() *broker.Memory { return s.msg.broker }

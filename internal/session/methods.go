@@ -1,0 +1,167 @@
+package session
+
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/switchboard/switchboard/internal/broker"
+	"github.com/switchboard/switchboard/protoo"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// registerMethods registers the messaging methods (docs/messaging.md).
+func registerMethods(m *Mux) {
+	Handle(m, "login", true, login)
+	Handle(m, "echo", false, echo)
+	Handle(m, "send", false, send)
+	Handle(m, "online", false, online)
+	Handle(m, "subscribe", false, subscribe)
+	Handle(m, "unsubscribe", false, unsubscribe)
+	Handle(m, "publish", false, publish)
+}
+
+type loginRequest struct {
+	Name   *string `json:"name"`
+	Token  string  `json:"token"` // reserved for authentication; unused yet
+	Resume string  `json:"resume"`
+}
+
+func (r *loginRequest) validate() error {
+	if r.Name == nil {
+		return protoo.Errorf(protoo.CodeBadRequest, "login: missing name")
+	}
+	return nil
+}
+
+func login(call *Call, req *loginRequest) (any, error) {
+	return call.Client.hub.login(call.Client, *req.Name, req.Resume)
+}
+
+func echo(_ *Call, req *json.RawMessage) (any, error) { return *req, nil }
+
+type sendRequest struct {
+	To   *string         `json:"to"`
+	Data json.RawMessage `json:"data"`
+}
+
+func (r *sendRequest) validate() error {
+	switch {
+	case r.To == nil:
+		return protoo.Errorf(protoo.CodeBadRequest, "send: missing to")
+	case len(r.Data) == 0:
+		return protoo.Errorf(protoo.CodeBadRequest, "send: missing data")
+	}
+	return nil
+}
+
+// message is the data of notification message.
+type message struct {
+	From string          `json:"from"`
+	Data json.RawMessage `json:"data"`
+}
+
+func send(call *Call, req *sendRequest) (any, error) {
+	h := call.Client.hub
+	to := h.lookup(*req.To)
+	if to == nil {
+		return nil, protoo.Errorf(protoo.CodeNotFound, "no client named %q is online", *req.To)
+	}
+	data, err := json.Marshal(message{From: call.Client.Session().Name(), Data: req.Data})
+	if err != nil {
+		return nil, err
+	}
+	frame := websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, "message", data))
+	if !to.sendDirect(frame) {
+		return nil, protoo.Errorf(protoo.CodeNotFound, "%q is offline", *req.To)
+	}
+	return struct{}{}, nil
+}
+
+type onlineRequest struct{}
+
+func online(call *Call, _ *onlineRequest) (any, error) {
+	return struct {
+		Names []string `json:"names"`
+	}{call.Client.hub.Online()}, nil
+}
+
+type subscribeRequest struct {
+	Channel *string          `json:"channel"`
+	Since   *broker.Position `json:"since"`
+}
+
+func (r *subscribeRequest) validate() error { return checkChannel("subscribe", r.Channel) }
+
+func checkChannel(method string, ch *string) error {
+	if ch == nil {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: missing channel", method)
+	}
+	if !broker.ValidChannel(*ch) {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: invalid channel name (1-%d printable bytes)", method, broker.MaxChannelName)
+	}
+	return nil
+}
+
+func subscribe(call *Call, req *subscribeRequest) (any, error) {
+	s := call.Client.Session()
+	b := call.Client.hub.broker
+	err := b.Subscribe(*req.Channel, s, req.Since, func(res broker.SubscribeResult) { call.Reply(res) })
+	if err != nil {
+		return nil, brokerError(err)
+	}
+	if !s.subscribed(*req.Channel, true) {
+		b.Unsubscribe(*req.Channel, s)
+	}
+	return nil, nil
+}
+
+type unsubscribeRequest struct {
+	Channel *string `json:"channel"`
+}
+
+func (r *unsubscribeRequest) validate() error { return checkChannel("unsubscribe", r.Channel) }
+
+func unsubscribe(call *Call, req *unsubscribeRequest) (any, error) {
+	s := call.Client.Session()
+	s.subscribed(*req.Channel, false)
+	call.Client.hub.broker.Unsubscribe(*req.Channel, s)
+	return struct{}{}, nil
+}
+
+type publishRequest struct {
+	Channel *string         `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+}
+
+func (r *publishRequest) validate() error {
+	if err := checkChannel("publish", r.Channel); err != nil {
+		return err
+	}
+	if len(r.Data) == 0 {
+		return protoo.Errorf(protoo.CodeBadRequest, "publish: missing data")
+	}
+	return nil
+}
+
+func publish(call *Call, req *publishRequest) (any, error) {
+	off, err := call.Client.hub.broker.Publish(*req.Channel, broker.Message{From: call.Client.Session().Name(), Data: req.Data})
+	if err != nil {
+		return nil, brokerError(err)
+	}
+	return struct {
+		Offset uint64 `json:"offset"`
+	}{off}, nil
+}
+
+// brokerError maps the broker's errors to protoo codes.
+func brokerError(err error) error {
+	switch {
+	case errors.Is(err, broker.ErrForbidden):
+		return protoo.Errorf(protoo.CodeForbidden, "only the server publishes on this channel")
+	case errors.Is(err, broker.ErrInvalidChannel):
+		return protoo.Errorf(protoo.CodeBadRequest, "invalid channel name")
+	case errors.Is(err, broker.ErrTooManyChannels):
+		return protoo.Errorf(protoo.CodeTooMany, "too many channels")
+	}
+	return err
+}
