@@ -207,6 +207,9 @@ func TestDoNotReconnect(t *testing.T) {
 	f := startFake(t)
 	var rec recorder
 	c := dial(t, f.url(), fastReconnect, client.WithEventHandler(rec.event))
+	// Dial returns once the 101 is read, which can be before the fake
+	// server has registered the connection.
+	testutil.WaitFor(t, waitTimeout, "the server side of the connection", func() bool { return f.connCount() == 1 })
 	f.closeAll(websocket.StatusDoNotReconnect, "replaced")
 	select {
 	case <-c.Done():
@@ -231,6 +234,7 @@ func TestRequestWaitsForReconnect(t *testing.T) {
 	testutil.CheckGoroutines(t, waitTimeout)
 	f := startFake(t)
 	c := dial(t, f.url(), fastReconnect)
+	testutil.WaitFor(t, waitTimeout, "the server side of the connection", func() bool { return f.connCount() == 1 })
 	f.closeAll(websocket.StatusServiceRestart, "restart")
 	testutil.WaitFor(t, waitTimeout, "the drop", func() bool { return !c.Connected() || f.connCount() == 0 })
 	for i := range 5 {

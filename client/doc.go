@@ -15,10 +15,17 @@
 //     offset; when offsets jump (the server dropped publications for a slow
 //     client) it subscribes again with since {epoch, offset} and receives
 //     the missed ones.
+//   - Join(ctx, room, info) joins a WebRTC signaling room and returns the
+//     other members; OnPeerJoined and OnPeerLeft follow the membership,
+//     Signal(ctx, room, to, data) relays an SDP or ICE candidate (any JSON)
+//     to one member, in order, and OnSignal receives them. Leave leaves.
+//     examples/roomecho is a Pion peer built on these.
 //
 // A URL that logs in by itself (/?peerId=NAME, as protoo-client apps use)
 // needs no Login: the client takes the name and resume token from the
-// server's "login" notification.
+// server's "login" notification. With &roomId=R as well it joins R at once
+// (OnJoined gets the roster), and a connection with a peerId already online
+// takes that session over: the older connection is closed with 4000.
 //
 // When the connection drops, the client reconnects by itself with
 // exponential backoff (WithReconnect), logs in again with the resume token

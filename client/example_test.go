@@ -171,3 +171,53 @@ func ExampleWithReconnect() {
 	_, _ = c.Subscribe(ctx, "stream", func(p client.Publication) { fmt.Println(string(p.Data)) })
 	<-c.Done()
 }
+
+// Join a room, watch its members and relay a signal (an SDP offer, an ICE
+// candidate: any JSON) to one of them.
+func ExampleClient_Join() {
+	url, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+
+	alice, err := client.Dial(ctx, url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer alice.Close()
+	joined := make(chan client.PeerEvent, 1)
+	alice.OnPeerJoined(func(e client.PeerEvent) { joined <- e })
+	if _, err := alice.Login(ctx, "alice"); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := alice.Join(ctx, "lobby", map[string]string{"displayName": "Alice"}); err != nil {
+		log.Fatal(err)
+	}
+
+	bob, err := client.Dial(ctx, url)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer bob.Close()
+	signals := make(chan client.Signal, 1)
+	bob.OnSignal(func(s client.Signal) { signals <- s })
+	if _, err := bob.Login(ctx, "bob"); err != nil {
+		log.Fatal(err)
+	}
+	j, err := bob.Join(ctx, "lobby", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("bob sees %s with %s\n", j.Peers[0].ID, j.Peers[0].Info)
+
+	e := <-joined
+	fmt.Printf("alice sees %s join %s\n", e.ID, e.Room)
+	if err := alice.Signal(ctx, "lobby", e.ID, map[string]any{"description": map[string]string{"type": "offer", "sdp": "v=0..."}}); err != nil {
+		log.Fatal(err)
+	}
+	s := <-signals
+	fmt.Printf("bob got from %s: %s\n", s.From, s.Data)
+	// Output:
+	// bob sees alice with {"displayName":"Alice"}
+	// alice sees bob join lobby
+	// bob got from alice: {"description":{"sdp":"v=0...","type":"offer"}}
+}

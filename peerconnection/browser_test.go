@@ -5,8 +5,6 @@ import (
 	_ "embed"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -30,11 +28,11 @@ var callPage string
 // one hangs up and the other sees BYE and the sign-out.
 //
 // The test runs in a network namespace of its own whose only interface is
-// loopback (see inLoopbackNetns): Chromium binds WebRTC sockets to every
+// loopback (see browser.InLoopbackNetns): Chromium binds WebRTC sockets to every
 // interface it finds and would otherwise pair the machine's other addresses
 // with the loopback candidates.
 func TestChromiumCallThroughServer(t *testing.T) {
-	if !inLoopbackNetns(t) {
+	if !browser.InLoopbackNetns(t) {
 		return
 	}
 	srv := servertest.Start(t, server.Config{})
@@ -123,33 +121,6 @@ func TestChromiumCallThroughServer(t *testing.T) {
 		}
 	}
 	browser.Screenshot(t, ctxA, "alice")
-}
-
-// netnsEnv is set in the environment of a test re-run by inLoopbackNetns.
-const netnsEnv = "SWITCHBOARD_TEST_LOOPBACK_NETNS"
-
-// inLoopbackNetns reports whether the test runs in a network namespace of
-// its own. If not, it re-runs the test there, in this test binary, under
-// `unshare --net` with only the loopback interface up, reports the
-// outcome and returns false. Everything the test starts (servers,
-// Chromium) then lives in that namespace and can reach nothing but
-// 127.0.0.1 and ::1.
-func inLoopbackNetns(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(netnsEnv) != "" {
-		return true
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh",
-		os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=150s")
-	cmd.Env = append(os.Environ(), netnsEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a loopback-only network namespace:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("the test failed in its network namespace (%v); running it needs root (unshare --net) and iproute2", err)
-	}
-	return false
 }
 
 // jsString quotes s as a JavaScript string literal.

@@ -32,6 +32,14 @@ type Config struct {
 	// it. Defaults 1024 messages and 8 MiB.
 	QueueMessages int
 	QueueBytes    int
+	// BatchDelay is how long the writer lets droppable messages (channel
+	// publications, SendDroppable) gather before it writes them, so that
+	// a busy channel's frames go out many to a writev instead of one
+	// write per publication per subscriber. It trades up to BatchDelay of
+	// delivery latency for throughput under heavy fan-out. The wait ends
+	// early when the connection closes; replies and control frames queued
+	// while nothing else waits are written at once. Default 0: no wait.
+	BatchDelay time.Duration
 	// ReadBufferSize is the size of the read buffer. Default 4 KiB.
 	ReadBufferSize int
 	// FragmentSize is the largest outgoing frame payload; longer messages

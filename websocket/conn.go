@@ -56,9 +56,10 @@ type Conn struct {
 	comp        *compressor
 	decomp      *decompressor
 
-	out  outQueue
-	wg   sync.WaitGroup
-	done chan struct{} // closed when the TCP connection is closed
+	out         outQueue
+	deadlineSet time.Time // when the write deadline was last moved; writer only
+	wg          sync.WaitGroup
+	done        chan struct{} // closed when the TCP connection is closed
 
 	abortOnce     sync.Once
 	failing       atomic.Bool  // we failed the connection: ignore further data
@@ -139,22 +140,20 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 // is a *CloseError saying how it ended (the peer's close frame, or ours,
 // or 1006 when there was none).
 func (c *Conn) Run(ctx context.Context, h Handler) error {
-	c.wg.Add(2)
+	c.wg.Add(1)
 	go c.writeLoop()
-	go func() {
-		defer c.wg.Done()
-		select {
-		case <-ctx.Done():
-			reason := "client going away"
-			if c.isServer {
-				reason = "server shutting down"
-			}
-			c.Close(StatusGoingAway, reason)
-		case <-c.done:
+	// Cancellation closes with 1001 without a goroutine per connection
+	// waiting for it.
+	stop := context.AfterFunc(ctx, func() {
+		reason := "client going away"
+		if c.isServer {
+			reason = "server shutting down"
 		}
-	}()
+		c.Close(StatusGoingAway, reason)
+	})
 	err := c.readLoop(h)
 	c.abort(err)
+	stop()
 	c.wg.Wait()
 	c.cfg.Metrics.Open.Add(-1)
 	return c.CloseStatus()

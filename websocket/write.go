@@ -156,6 +156,14 @@ func (q *outQueue) signal() {
 	}
 }
 
+// onlyDroppable reports whether the queue holds droppable messages and
+// nothing else: a batch that may wait for more (Config.BatchDelay).
+func (q *outQueue) onlyDroppable() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ctrl) == 0 && len(q.data) > 0 && q.droppable == len(q.data) && !q.closing
+}
+
 // take moves everything queued into bufs, control frames first. It
 // returns the number of data items taken and whether a close frame has been
 // queued, which then is in this batch or an earlier one.
@@ -331,6 +339,12 @@ func (c *Conn) writeLoop() {
 		tick = t.C
 	}
 	var spare net.Buffers
+	var delay *time.Timer // BatchDelay's, made on first use
+	defer func() {
+		if delay != nil {
+			delay.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-c.done:
@@ -340,29 +354,66 @@ func (c *Conn) writeLoop() {
 			continue
 		case <-c.out.wake:
 		}
-		bufs, n, closing := c.out.take(spare[:0])
-		if len(bufs) == 0 {
-			continue
-		}
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-		toWrite := bufs // WriteTo consumes the slice it is given
-		written, err := toWrite.WriteTo(c.nc)
-		clear(bufs)
-		spare = bufs[:0]
-		c.cfg.Metrics.Writes.Add(1)
-		c.cfg.Metrics.BytesOut.Add(written)
-		c.cfg.Metrics.MessagesOut.Add(int64(n))
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				c.cfg.Metrics.WriteTimeouts.Add(1)
-				c.cfg.Logger.Warn("websocket: write timeout, dropping peer", "remote", c.RemoteAddr())
+		if c.cfg.BatchDelay > 0 && c.out.onlyDroppable() {
+			if delay == nil {
+				delay = time.NewTimer(c.cfg.BatchDelay)
+			} else {
+				delay.Reset(c.cfg.BatchDelay)
 			}
-			c.abort(err)
+			select {
+			case <-c.done:
+				return
+			case <-delay.C:
+			}
+		}
+		if !c.writeBatch(&spare) {
 			return
 		}
-		if closing {
-			c.closeWritten()
-		}
 	}
+}
+
+// writeBatch takes everything queued and writes it in one writev with a
+// deadline. It runs on the writer goroutine only. It reports false when the write failed and the
+// connection was aborted.
+func (c *Conn) writeBatch(spare *net.Buffers) bool {
+	bufs, n, closing := c.out.take((*spare)[:0])
+	if len(bufs) == 0 {
+		return true
+	}
+	// Moving the deadline costs a timer update; moving it when an eighth
+	// of WriteTimeout has passed keeps every write bounded by at most
+	// WriteTimeout and at least seven eighths of it.
+	if now := time.Now(); now.Sub(c.deadlineSet) > c.cfg.WriteTimeout/8 {
+		_ = c.nc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
+		c.deadlineSet = now
+	}
+	var written int64
+	var err error
+	if len(bufs) == 1 {
+		// One frame: write(2) is cheaper than a one-element writev.
+		var w int
+		w, err = c.nc.Write(bufs[0])
+		written = int64(w)
+	} else {
+		toWrite := bufs // WriteTo consumes the slice it is given
+		written, err = toWrite.WriteTo(c.nc)
+	}
+	clear(bufs)
+	*spare = bufs[:0]
+	c.cfg.Metrics.Writes.Add(1)
+	c.cfg.Metrics.BytesOut.Add(written)
+	c.cfg.Metrics.MessagesOut.Add(int64(n))
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			c.cfg.Metrics.WriteTimeouts.Add(1)
+			c.cfg.Logger.Warn("websocket: write timeout, dropping peer", "remote", c.RemoteAddr())
+		}
+		c.abort(err)
+		return false
+	}
+	if closing {
+		c.closeWritten()
+	}
+	return true
 }

@@ -2,9 +2,12 @@ package websocket
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPreparedMessageOwnsItsBytes(t *testing.T) {
@@ -143,4 +146,101 @@ func TestSendDroppableEvictsOldest(t *testing.T) {
 	if c.cfg.Metrics.SlowConsumers.Load() != 1 {
 		t.Fatal("slow consumer not counted")
 	}
+}
+
+// pipeConn is a server Conn writing into one end of a pipe, with its
+// writer running; the test reads the other end.
+func pipeConn(t *testing.T, batchDelay time.Duration) (*Conn, net.Conn) {
+	c := fakeServerConn(deflateParams{}, false)
+	c.cfg.BatchDelay = batchDelay
+	c.out.wake = make(chan struct{}, 1)
+	c.done = make(chan struct{})
+	a, b := net.Pipe()
+	c.nc = a
+	c.wg.Add(1)
+	go c.writeLoop()
+	t.Cleanup(func() {
+		c.abort(nil)
+		c.wg.Wait()
+		b.Close()
+	})
+	_ = b.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return c, b
+}
+
+func readText(t *testing.T, r io.Reader, want string) {
+	t.Helper()
+	buf := make([]byte, 2+len(want))
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatalf("reading %q: %v", want, err)
+	}
+	if string(buf[2:]) != want {
+		t.Fatalf("read %q, want %q", buf[2:], want)
+	}
+}
+
+// TestBatchDelayGathersPublications: droppable messages queued within
+// BatchDelay go out in one write.
+func TestBatchDelayGathersPublications(t *testing.T) {
+	c, peer := pipeConn(t, 50*time.Millisecond)
+	for _, s := range []string{"p1", "p2", "p3"} {
+		if err := c.SendDroppable(NewPreparedMessage(OpText, []byte(s))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []string{"p1", "p2", "p3"} {
+		readText(t, peer, s)
+	}
+	// The writer counts its write after the pipe handed over the bytes.
+	for deadline := time.Now().Add(10 * time.Second); c.cfg.Metrics.Writes.Load() == 0 && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
+	if n := c.cfg.Metrics.Writes.Load(); n != 1 {
+		t.Fatalf("%d writes for three publications queued together, want 1", n)
+	}
+}
+
+// TestBatchDelayDoesNotHoldReplies: a reply is written at once however
+// long BatchDelay is, and closing does not wait for the delay.
+func TestBatchDelayDoesNotHoldReplies(t *testing.T) {
+	c, peer := pipeConn(t, time.Hour)
+	if err := c.Send(NewPreparedMessage(OpText, []byte("r1"))); err != nil {
+		t.Fatal(err)
+	}
+	readText(t, peer, "r1")
+	if err := c.SendDroppable(NewPreparedMessage(OpText, []byte("p1"))); err != nil {
+		t.Fatal(err)
+	}
+	// The cleanup aborts the connection while the writer waits out its
+	// hour: the test ending at all shows the wait ends with the
+	// connection.
+}
+
+// BenchmarkSendDroppableFanout queues one publication on 1000
+// connections, as the broker does, and lets each writer take its batch:
+// the allocations are the publication's own, none per recipient.
+func BenchmarkSendDroppableFanout(b *testing.B) {
+	conns := make([]*Conn, 1000)
+	for i := range conns {
+		c := fakeServerConn(deflateParams{}, false)
+		c.out.wake = make(chan struct{}, 1)
+		c.done = make(chan struct{})
+		conns[i] = c
+	}
+	payload := bytes.Repeat([]byte("x"), 100)
+	var spare net.Buffers
+	b.ReportAllocs()
+	for b.Loop() {
+		m := NewPreparedMessage(OpText, payload)
+		for _, c := range conns {
+			_ = c.SendDroppable(m)
+		}
+		for _, c := range conns {
+			<-c.out.wake
+			bufs, _, _ := c.out.take(spare[:0])
+			clear(bufs)
+			spare = bufs[:0]
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(conns)), "ns/delivery")
 }

@@ -232,3 +232,28 @@ func TestMemoryHistoryBytes(t *testing.T) {
 		t.Fatalf("recent recovery = %v with %d", ok.Recovered, len(ok.Publications))
 	}
 }
+
+// counter is a Subscriber that only counts, so the benchmark measures the
+// broker.
+type counter struct{ n int }
+
+func (c *counter) Deliver(*websocket.PreparedMessage) { c.n++ }
+
+// BenchmarkPublishFanout publishes 100-byte messages to a channel of 1000
+// subscribers: one encoding per publication, no allocation per delivery.
+func BenchmarkPublishFanout(b *testing.B) {
+	m := NewMemory(MemoryConfig{})
+	for range 1000 {
+		if err := m.Subscribe("bench", &counter{}, nil, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	msg := Message{From: "bench", Data: json.RawMessage(`"` + string(make([]byte, 0, 98)) + fmt.Sprintf("%098d", 0) + `"`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Publish("bench", msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/delivery")
+}

@@ -72,6 +72,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--max-connections", "-1"}, 1, "Error: --max-connections must not be negative"},
 		{[]string{"serve", "--queue-messages", "0"}, 1, "Error: --queue-messages and --queue-bytes must be at least 1"},
 		{[]string{"serve", "--ping-timeout", "0s"}, 1, "Error: --ping-interval must not be negative"},
+		{[]string{"serve", "--room-max-members", "0"}, 1, "Error: --room-max-members and --room-max-per-session must be at least 1"},
+		{[]string{"serve", "--ice-server", "stun.example.com"}, 1, `Error: --ice-server "stun.example.com": want a stun:, stuns:, turn: or turns: URL`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args[1:], " "), func(t *testing.T) {

@@ -43,6 +43,9 @@ Commands (TEXT is sent as JSON when it is JSON, else as a string):
   sub CHANNEL         subscribe (group, stream, presence, ...)
   unsub CHANNEL       unsubscribe
   pub CHANNEL TEXT    publish on a channel
+  join ROOM           join a signaling room; prints its members
+  leave ROOM          leave it
+  signal ROOM NAME TEXT  relay TEXT to the member NAME of ROOM
   call METHOD [JSON]  any request
   help                this list
   quit                close and exit
@@ -50,6 +53,8 @@ Commands (TEXT is sent as JSON when it is JSON, else as a string):
 Output lines:
   message from NAME: DATA          a routed message
   [CHANNEL #OFFSET] NAME: DATA     a publication ("server" when fed by it)
+  [ROOM] NAME joined / left        a member of a room you are in
+  [ROOM] signal from NAME: DATA    a signal relayed to you
   * EVENT                          disconnected, reconnected, recovered ...
   error: CODE REASON               a command failed; the session goes on
 
@@ -143,6 +148,9 @@ func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, 
 	sess := &clientSession{c: c, out: out, timeout: f.timeout}
 	c.OnMessage(func(m client.Message) { out.printf("message from %s: %s\n", m.From, m.Data) })
 	c.OnNotification("error", func(data json.RawMessage) { out.printf("server error: %s\n", compact(data)) })
+	c.OnPeerJoined(func(e client.PeerEvent) { out.printf("[%s] %s joined %s\n", e.Room, e.ID, compact(e.Info)) })
+	c.OnPeerLeft(func(e client.PeerEvent) { out.printf("[%s] %s left\n", e.Room, e.ID) })
+	c.OnSignal(func(sg client.Signal) { out.printf("[%s] signal from %s: %s\n", sg.Room, sg.From, compact(sg.Data)) })
 	if f.call == "" {
 		out.printf("connected to %s; type help for the commands\n", target)
 	}
@@ -401,6 +409,41 @@ func (s *clientSession) command(ctx context.Context, line string) (quit bool, er
 			return false, errors.New(errText(err))
 		}
 		s.out.printf("published to %s at offset %d\n", arg1, off)
+	case "join":
+		if err := need("ROOM", rest != ""); err != nil {
+			return false, err
+		}
+		j, err := s.c.Join(ctx, rest, nil)
+		if err != nil {
+			return false, errors.New(errText(err))
+		}
+		ids := make([]string, len(j.Peers))
+		for i, p := range j.Peers {
+			ids[i] = p.ID
+		}
+		s.out.printf("joined %s with %d others: %s\n", j.Room, len(ids), strings.Join(ids, ", "))
+	case "leave":
+		if err := need("ROOM", rest != ""); err != nil {
+			return false, err
+		}
+		if err := s.c.Leave(ctx, rest); err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("left %s\n", rest)
+	case "signal":
+		to, text, _ := strings.Cut(arg2, " ")
+		text = strings.TrimSpace(text)
+		if err := need("ROOM NAME TEXT", arg1 != "" && to != "" && text != ""); err != nil {
+			return false, err
+		}
+		data, err := textData(text)
+		if err != nil {
+			return false, err
+		}
+		if err := s.c.Signal(ctx, arg1, to, data); err != nil {
+			return false, errors.New(errText(err))
+		}
+		s.out.printf("signaled %s in %s\n", to, arg1)
 	case "call":
 		if err := need("METHOD [JSON]", arg1 != ""); err != nil {
 			return false, err

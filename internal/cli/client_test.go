@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
+	"github.com/switchboard/switchboard/websocket"
 )
 
 const clientWait = 20 * time.Second
@@ -115,6 +116,25 @@ func TestClientInteractive(t *testing.T) {
 	say("send bob", "error: usage: send NAME TEXT")
 	say("call online {}", `online: {"names":["bob"]}`)
 	say("unsub group", "unsubscribed from group")
+
+	// Rooms: carol joins by URL; bob sees her, signals her, and leaves.
+	say("join lobby", "joined lobby with 0 others: ")
+	carol, err := websocket.Dial(ctx, "ws://"+ts.Addr+"/?roomId=lobby&peerId=carol", &websocket.DialOptions{Subprotocols: []string{"protoo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolDone := make(chan struct{})
+	go func() {
+		defer close(carolDone)
+		_ = carol.Run(ctx, websocket.HandlerFunc(func(*websocket.Conn, websocket.Opcode, []byte) {}))
+	}()
+	waitOut("[lobby] carol joined {}")
+	say(`signal lobby carol {"sdp": "v=0"}`, "signaled carol in lobby")
+	say("signal lobby nobody hi", "error: 404 not found")
+	carol.Close(websocket.StatusNormalClosure, "bye")
+	waitOut("[lobby] carol left")
+	<-carolDone
+	say("leave lobby", "left lobby")
 	say("help", "sub CHANNEL")
 
 	say("quit", "")

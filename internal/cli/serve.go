@@ -31,6 +31,7 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	queueMessages   int
 	queueBytes      int
+	batchDelay      time.Duration
 	compression     bool
 	contextTakeover bool
 	logLevel        string
@@ -40,6 +41,9 @@ type serveFlags struct {
 	loginTimeout    time.Duration
 	resumeGrace     time.Duration
 	streamInterval  time.Duration
+	roomMembers     int
+	roomsPerSession int
+	iceServers      stringList
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -55,6 +59,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
 	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
 	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
+	fs.DurationVar(&f.batchDelay, "batch-delay", 0, "let channel publications gather on a connection for this `long` before writing them, many to one writev: more fan-out throughput for up to this much more delivery latency; 0 writes at once")
 	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
 	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
@@ -63,6 +68,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.loginTimeout, "login-timeout", 30*time.Second, "how long a /ws connection may stay without logging in before it is closed with 4000")
 	fs.DurationVar(&f.resumeGrace, "resume-grace", 30*time.Second, "how long a session outlives an abnormally closed connection, for a reconnect with its resume token; 0 ends it at once")
 	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
+	fs.IntVar(&f.roomMembers, "room-max-members", 32, "most members of one signaling room (`n`); a join past it is error 429")
+	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "most rooms one session may be in (`n`); a join past it is error 429")
+	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
@@ -145,6 +153,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--login-timeout must be positive, got %s", f.loginTimeout)
 	case f.resumeGrace < 0 || f.streamInterval < 0:
 		return errors.New("--resume-grace and --stream-interval must not be negative")
+	case f.roomMembers < 1 || f.roomsPerSession < 1:
+		return errors.New("--room-max-members and --room-max-per-session must be at least 1")
+	}
+	for _, u := range f.iceServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			return fmt.Errorf("--ice-server %q: want a stun:, stuns:, turn: or turns: URL", u)
+		}
 	}
 	var rules []broker.Rule
 	if f.config != "" {
@@ -168,14 +183,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		HeadReadTimeout: f.headTimeout,
 		QueueMessages:   f.queueMessages,
 		QueueBytes:      f.queueBytes,
+		BatchDelay:      f.batchDelay,
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
 	cfg.Messaging = server.MessagingConfig{
-		LoginTimeout:   f.loginTimeout,
-		ResumeGrace:    orNegative(f.resumeGrace),
-		Channels:       rules,
-		StreamInterval: orNegative(f.streamInterval),
+		LoginTimeout:       f.loginTimeout,
+		ResumeGrace:        orNegative(f.resumeGrace),
+		Channels:           rules,
+		StreamInterval:     orNegative(f.streamInterval),
+		MaxRoomMembers:     f.roomMembers,
+		MaxRoomsPerSession: f.roomsPerSession,
+		ICEServers:         f.iceServers,
 	}
 	cfg.Deflate.Disabled = !f.compression
 	cfg.Deflate.ContextTakeover = f.contextTakeover

@@ -136,9 +136,9 @@ func TestAppBrowser(t *testing.T) {
 		alice.do(chromedp.Focus(chromedp.ID("tab-echo")))
 		for _, step := range []struct{ key, want string }{
 			{kb.ArrowRight, "tab-routed panel-routed"},
-			{kb.End, "tab-streamed panel-streamed"},
+			{kb.End, "tab-video panel-video"},
 			{kb.ArrowRight, "tab-echo panel-echo"}, // wraps around
-			{kb.ArrowLeft, "tab-streamed panel-streamed"},
+			{kb.ArrowLeft, "tab-video panel-video"},
 			{kb.Home, "tab-echo panel-echo"},
 		} {
 			alice.do(chromedp.KeyEvent(step.key))

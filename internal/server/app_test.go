@@ -41,7 +41,7 @@ func TestAppFiles(t *testing.T) {
 	}
 	for path, ctype := range map[string]string{
 		"/app.js": "text/javascript", "/client.js": "text/javascript", "/protoo.js": "text/javascript",
-		"/chart.js": "text/javascript", "/app.css": "text/css",
+		"/chart.js": "text/javascript", "/room.js": "text/javascript", "/app.css": "text/css",
 	} {
 		resp, body := get(path)
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || len(body) == 0 {

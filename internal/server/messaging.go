@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"net/url"
 	"runtime/metrics"
 	"sync"
@@ -28,6 +29,15 @@ type MessagingConfig struct {
 	// Channels are channel rules by name prefix; they override the
 	// built-in ones (group, stream, presence) for equal prefixes.
 	Channels broker.Rules
+	// MaxRoomMembers caps the members of one room (default 32) and
+	// MaxRoomsPerSession the rooms one session is in (default 16); a join
+	// past either is error 429.
+	MaxRoomMembers     int
+	MaxRoomsPerSession int
+	// ICEServers are the STUN/TURN URLs (stun:host:port, turn:...) the
+	// web app's video room hands to RTCPeerConnection, served at
+	// /config.json. Default none: enough on a LAN or loopback.
+	ICEServers []string
 	// StreamInterval is how often the server publishes its statistics on
 	// the stream channel. Default 1 s; negative disables.
 	StreamInterval time.Duration
@@ -52,10 +62,12 @@ func newMessaging(s *Server) *messaging {
 	b := broker.NewMemory(broker.MemoryConfig{Rules: rules})
 	return &messaging{
 		hub: session.NewHub(session.Config{
-			LoginTimeout: cfg.LoginTimeout,
-			ResumeGrace:  cfg.ResumeGrace,
-			Broker:       b,
-			Logger:       s.log,
+			LoginTimeout:       cfg.LoginTimeout,
+			ResumeGrace:        cfg.ResumeGrace,
+			MaxRoomMembers:     cfg.MaxRoomMembers,
+			MaxRoomsPerSession: cfg.MaxRoomsPerSession,
+			Broker:             b,
+			Logger:             s.log,
 		}),
 		broker: b,
 		stop:   make(chan struct{}),
@@ -170,3 +182,23 @@ func (s *Server) Hub() *session.Hub { return s.msg.hub }
 
 // Broker returns the messaging broker.
 func (s *Server) Broker() *broker.Memory { return s.msg.broker }
+
+// ClientConfig is the JSON served at /config.json for the web app.
+type ClientConfig struct {
+	ICEServers []ICEServer `json:"iceServers"`
+}
+
+// ICEServer is one entry of RTCConfiguration.iceServers.
+type ICEServer struct {
+	URLs []string `json:"urls"`
+}
+
+func (s *Server) handleClientConfig(w http.ResponseWriter, _ *http.Request) {
+	cc := ClientConfig{ICEServers: []ICEServer{}}
+	for _, u := range s.cfg.Messaging.ICEServers {
+		cc.ICEServers = append(cc.ICEServers, ICEServer{URLs: []string{u}})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(cc)
+}

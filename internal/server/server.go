@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"expvar"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,6 +47,10 @@ type Config struct {
 	// with 1013 as a slow consumer.
 	QueueMessages int
 	QueueBytes    int
+	// BatchDelay lets channel publications gather this long on a
+	// connection before they are written, many to a writev
+	// (websocket.Config.BatchDelay). Default 0: written at once.
+	BatchDelay time.Duration
 	// Deflate configures permessage-deflate. Default: negotiated when the
 	// client offers it, without context takeover.
 	Deflate websocket.DeflateConfig
@@ -210,6 +215,7 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 			WriteTimeout:    s.cfg.WriteTimeout,
 			QueueMessages:   s.cfg.QueueMessages,
 			QueueBytes:      s.cfg.QueueBytes,
+			BatchDelay:      s.cfg.BatchDelay,
 			Logger:          s.log,
 			Metrics:         &s.metrics,
 		},
@@ -250,6 +256,9 @@ func (s *Server) httpHandler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /stats", s.handleStats)
+	mux.HandleFunc("GET /config.json", s.handleClientConfig)
+	// Go memory statistics (memstats) for `switchboard bench idle`.
+	mux.Handle("GET /debug/vars", expvar.Handler())
 	mux.Handle("GET /", appHandler())
 	return mux
 }
@@ -280,6 +289,7 @@ type Stats struct {
 	Published     int64          `json:"published"`
 	Delivered     int64          `json:"delivered"`
 	Requests      int64          `json:"requests"`
+	Rooms         int            `json:"rooms"`
 	Stream        *StreamFigures `json:"stream,omitempty"` // the latest stream publication
 }
 
@@ -296,6 +306,7 @@ func (s *Server) Stats() Stats {
 		Published:        bs.Published,
 		Delivered:        bs.Delivered,
 		Requests:         s.msg.hub.Counters().Requests.Load(),
+		Rooms:            len(s.msg.hub.Rooms()),
 		Stream:           s.msg.figures.Load(),
 		UptimeSeconds:    time.Since(s.started).Seconds(),
 		Open:             m.Open.Load(),

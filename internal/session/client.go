@@ -14,8 +14,9 @@ import (
 // Client is one connection of the messaging protocol. Its messages arrive
 // one at a time on OnMessage; Closed ends it.
 type Client struct {
-	hub *Hub
-	t   Transport
+	hub     *Hub
+	t       Transport
+	urlRoom string // the URL's roomId, set before the first message
 
 	mu       sync.Mutex
 	sess     *Session

@@ -31,6 +31,12 @@ type Config struct {
 	// its name and subscriptions. A clean close (1000, 1001, 1005) ends
 	// the session at once. Default 30 s; negative: no grace.
 	ResumeGrace time.Duration
+	// MaxRoomMembers caps the members of one room; a join past it is
+	// error 429. Default 32.
+	MaxRoomMembers int
+	// MaxRoomsPerSession caps the rooms one session is in; a join past it
+	// is error 429. Default 16.
+	MaxRoomsPerSession int
 	// Broker carries the channels. Default broker.NewMemory with the
 	// built-in rules.
 	Broker broker.Broker
@@ -48,6 +54,7 @@ type Hub struct {
 	log    *slog.Logger
 	broker broker.Broker
 	mux    *Mux
+	rooms  *rooms
 
 	mu     sync.Mutex
 	byName map[string]*Session
@@ -82,9 +89,11 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, byName: make(map[string]*Session)}
+	h := &Hub{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, byName: make(map[string]*Session),
+		rooms: newRooms(cfg.MaxRoomMembers, cfg.MaxRoomsPerSession)}
 	h.mux = NewMux()
 	registerMethods(h.mux)
+	registerRoomMethods(h.mux)
 	return h
 }
 
@@ -141,26 +150,66 @@ func (h *Hub) Close() {
 // Open starts serving a connection. query is the upgrade URL's query:
 // with peerId the connection logs in under that name at once (resume from
 // the query's resume parameter), else its first request must be login
-// within the login deadline.
+// within the login deadline. With roomId as well (a mediasoup-style URL,
+// specs/protoo.md §1.2) the connection also joins that room, and a peerId
+// already in use is taken over: the newer connection wins and the old one
+// is closed with 4000 "replaced" (§3.3), the session and its rooms going
+// on without a pause.
 func (h *Hub) Open(t Transport, query url.Values) *Client {
 	c := &Client{hub: h, t: t}
-	if query.Has("peerId") {
-		name := query.Get("peerId")
-		res, err := h.login(c, name, query.Get("resume"))
-		if err != nil {
-			// A final refusal: accept, explain, close with 4000
-			// (specs/protoo.md §1.3).
-			c.notifyError(protoo.CodeOf(err), "peerId refused: "+reasonOf(err))
-			t.Close(websocket.StatusDoNotReconnect, "peerId refused: "+reasonOf(err))
-			return c
-		}
-		c.notify("login", res)
+	if query.Has("peerId") || query.Has("roomId") {
+		h.openURL(c, query)
 		return c
 	}
 	c.mu.Lock()
 	c.deadline = time.AfterFunc(h.cfg.LoginTimeout, c.loginTimeout)
 	c.mu.Unlock()
 	return c
+}
+
+// openURL logs c in from its URL's peerId and joins its roomId.
+func (h *Hub) openURL(c *Client, query url.Values) {
+	refuse := func(err error) {
+		// A final refusal: accept, explain, close with 4000
+		// (specs/protoo.md §1.3).
+		c.notifyError(protoo.CodeOf(err), "refused: "+reasonOf(err))
+		c.t.Close(websocket.StatusDoNotReconnect, "refused: "+reasonOf(err))
+	}
+	name, roomID := query.Get("peerId"), query.Get("roomId")
+	withRoom := query.Has("roomId")
+	if !query.Has("peerId") {
+		refuse(protoo.Errorf(protoo.CodeBadRequest, "roomId needs a peerId"))
+		return
+	}
+	if withRoom {
+		if err := validRoom(roomID); err != nil {
+			refuse(err)
+			return
+		}
+	}
+	res, err := h.login(c, name, query.Get("resume"), withRoom)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	c.notify("login", res)
+	if !withRoom {
+		return
+	}
+	var info json.RawMessage
+	if dn := query.Get("displayName"); dn != "" {
+		info, _ = json.Marshal(struct {
+			DisplayName string `json:"displayName"`
+		}{dn})
+	}
+	c.urlRoom = roomID
+	jr, err := h.rooms.join(c.Session(), roomID, info)
+	if err != nil {
+		refuse(err)
+		h.end(c.Session(), true)
+		return
+	}
+	c.notify("joined", jr)
 }
 
 // validName checks a login name: 1 to 64 printable characters.
@@ -193,8 +242,9 @@ type loginResult struct {
 }
 
 // login attaches c to the session called name: a new one, or the one
-// whose resume token it presents (taking it over from its connection).
-func (h *Hub) login(c *Client, name, resume string) (*loginResult, error) {
+// whose resume token it presents (taking it over from its connection). With
+// takeover, no token is needed: the newer connection wins.
+func (h *Hub) login(c *Client, name, resume string, takeover bool) (*loginResult, error) {
 	if err := validName(name); err != nil {
 		return nil, err
 	}
@@ -218,7 +268,7 @@ func (h *Hub) login(c *Client, name, resume string) (*loginResult, error) {
 	var old *Client
 	resumed := false
 	if taken {
-		if resume == "" || subtle.ConstantTimeCompare([]byte(resume), []byte(s.resume)) != 1 {
+		if !takeover && (resume == "" || subtle.ConstantTimeCompare([]byte(resume), []byte(s.resume)) != 1) {
 			h.mu.Unlock()
 			return nil, protoo.Errorf(protoo.CodeConflict, "name %q is taken", name)
 		}
@@ -325,6 +375,7 @@ func (h *Hub) end(s *Session, force bool) bool {
 	for _, ch := range subs {
 		h.broker.Unsubscribe(ch, s)
 	}
+	h.rooms.leaveAll(s)
 	h.presence("leave", s.name)
 	h.log.Debug("session: ended", "name", s.name, "key", s.key)
 	return true

@@ -34,7 +34,7 @@ func (r *loginRequest) validate() error {
 }
 
 func login(call *Call, req *loginRequest) (any, error) {
-	return call.Client.hub.login(call.Client, *req.Name, req.Resume)
+	return call.Client.hub.login(call.Client, *req.Name, req.Resume, false)
 }
 
 func echo(_ *Call, req *json.RawMessage) (any, error) { return *req, nil }

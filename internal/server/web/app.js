@@ -1,9 +1,11 @@
 // app.js: the Switchboard web app. A login form, then one tab per
 // messaging workflow: echo, routed (one named client), group (a channel
-// everyone may publish to) and streamed (a channel the server feeds).
+// everyone may publish to), streamed (a channel the server feeds) and the
+// video room (room.js: a WebRTC mesh signaled through a room).
 
 import { Client, wsURL } from './client.js';
 import { LineChart, formatNumber } from './chart.js';
+import { setupVideoRoom } from './room.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new Client(wsURL());
@@ -320,6 +322,10 @@ function onStream(p) {
   $('fig-count').textContent = String(updates);
   chart.push({ in: d.messagesInPerSec ?? 0, out: d.messagesOutPerSec ?? 0 });
 }
+
+// ---- video room (room.js)
+
+window.switchboardApp.room = setupVideoRoom(client, $);
 
 // ---- start
 

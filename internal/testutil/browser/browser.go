@@ -258,3 +258,32 @@ func (w *tailBuffer) quiet() string {
 	}
 	return strings.Join(keep, "")
 }
+
+// netnsEnv is set in the environment of a test re-run by InLoopbackNetns.
+const netnsEnv = "SWITCHBOARD_TEST_LOOPBACK_NETNS"
+
+// InLoopbackNetns reports whether the test runs in a network namespace of
+// its own whose only interface is loopback. If not, it re-runs the test
+// there, in this test binary, under `unshare --net` with only lo up,
+// reports the outcome and returns false; the caller then returns.
+// Everything the test starts (servers, Chromium, Pion) lives in that
+// namespace and can reach nothing but 127.0.0.1 and ::1. WebRTC tests need
+// it: Chromium binds WebRTC sockets to every interface it finds and would
+// otherwise pair the machine's other addresses with the loopback ones.
+func InLoopbackNetns(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(netnsEnv) != "" {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh",
+		os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=220s")
+	cmd.Env = append(os.Environ(), netnsEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("in a loopback-only network namespace:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("the test failed in its network namespace (%v); running it needs root (unshare --net) and iproute2", err)
+	}
+	return false
+}

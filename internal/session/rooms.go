@@ -1,0 +1,287 @@
+package session
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/protoo"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// Room limits and their defaults (Config.MaxRoomMembers,
+// Config.MaxRoomsPerSession).
+const (
+	DefaultMaxRoomMembers     = 32
+	DefaultMaxRoomsPerSession = 16
+	// MaxRoomName is the longest room name, in characters.
+	MaxRoomName = 128
+	// MaxInfoBytes is the largest info object a member may attach.
+	MaxInfoBytes = 16 << 10
+)
+
+// rooms is the hub's room registry: WebRTC signaling rooms whose members
+// are sessions (not connections), so that a connection taken over or
+// resumed keeps its rooms and nobody sees it leave.
+type rooms struct {
+	maxMembers int
+	maxPerSess int
+
+	mu     sync.Mutex
+	byName map[string]*room
+	bySess map[*Session][]string // the rooms each session is in, in join order
+}
+
+// room is one signaling room.
+type room struct {
+	name    string
+	members map[string]*member // by session name
+	order   []string           // join order, for the roster
+}
+
+type member struct {
+	sess *Session
+	info json.RawMessage
+}
+
+// Peer is one member of a room as the roster shows it.
+type Peer struct {
+	ID   string          `json:"id"`
+	Info json.RawMessage `json:"info"`
+}
+
+// joinResult is the reply to join (and the data of notification joined
+// after a URL roomId join).
+type joinResult struct {
+	Room  string `json:"room"`
+	Peers []Peer `json:"peers"`
+}
+
+func newRooms(maxMembers, maxPerSess int) *rooms {
+	if maxMembers <= 0 {
+		maxMembers = DefaultMaxRoomMembers
+	}
+	if maxPerSess <= 0 {
+		maxPerSess = DefaultMaxRoomsPerSession
+	}
+	return &rooms{maxMembers: maxMembers, maxPerSess: maxPerSess, byName: make(map[string]*room), bySess: make(map[*Session][]string)}
+}
+
+// validRoom checks a room name: 1 to 128 printable characters.
+func validRoom(name string) error {
+	if name == "" {
+		return protoo.Errorf(protoo.CodeBadRequest, "room name must not be empty")
+	}
+	if !utf8.ValidString(name) {
+		return protoo.Errorf(protoo.CodeBadRequest, "room name must be UTF-8")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxRoomName {
+		return protoo.Errorf(protoo.CodeBadRequest, "room name has %d characters, at most %d allowed", n, MaxRoomName)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return protoo.Errorf(protoo.CodeBadRequest, "room name has the unprintable character %U", r)
+		}
+	}
+	return nil
+}
+
+// join adds s to the room called name with info, creating the room, and
+// returns the other members. Joining a room s is already in replaces its
+// info and tells nobody: a client that reconnected rebuilds its view.
+func (rs *rooms) join(s *Session, name string, info json.RawMessage) (*joinResult, error) {
+	if err := validRoom(name); err != nil {
+		return nil, err
+	}
+	if len(info) == 0 || string(info) == "null" {
+		info = json.RawMessage(`{}`)
+	}
+	if len(info) > MaxInfoBytes {
+		return nil, protoo.Errorf(protoo.CodeTooLarge, "info has %d bytes, at most %d allowed", len(info), MaxInfoBytes)
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if s.isEnded() {
+		return nil, protoo.Errorf(protoo.CodeBadRequest, "session ended")
+	}
+	r := rs.byName[name]
+	if r != nil {
+		if m, ok := r.members[s.name]; ok {
+			if m.sess == s {
+				m.info = info
+				return &joinResult{Room: name, Peers: r.roster(s.name)}, nil
+			}
+			// An ended session of the same name that has not left yet:
+			// it leaves now (which may close the room).
+			rs.remove(m.sess, r)
+			r = rs.byName[name]
+		}
+	}
+	if r != nil {
+		if len(r.members) >= rs.maxMembers {
+			return nil, protoo.Errorf(protoo.CodeTooMany, "room %q is full: %d members at most", name, rs.maxMembers)
+		}
+	}
+	if n := len(rs.bySess[s]); n >= rs.maxPerSess {
+		return nil, protoo.Errorf(protoo.CodeTooMany, "already in %d rooms, at most %d allowed", n, rs.maxPerSess)
+	}
+	if r == nil {
+		r = &room{name: name, members: make(map[string]*member)}
+		rs.byName[name] = r
+	}
+	peers := r.roster(s.name)
+	r.members[s.name] = &member{sess: s, info: info}
+	r.order = append(r.order, s.name)
+	rs.bySess[s] = append(rs.bySess[s], name)
+	r.broadcast(s.name, "peerJoined", struct {
+		Room string          `json:"room"`
+		ID   string          `json:"id"`
+		Info json.RawMessage `json:"info"`
+	}{name, s.name, info})
+	return &joinResult{Room: name, Peers: peers}, nil
+}
+
+// leave removes s from the room called name and tells the others.
+func (rs *rooms) leave(s *Session, name string) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.byName[name]
+	if r == nil || r.members[s.name] == nil || r.members[s.name].sess != s {
+		return protoo.Errorf(protoo.CodeNotFound, "not a member of room %q", name)
+	}
+	rs.remove(s, r)
+	return nil
+}
+
+// leaveAll removes s from every room it is in: its session ended.
+func (rs *rooms) leaveAll(s *Session) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, name := range slices.Clone(rs.bySess[s]) {
+		if r := rs.byName[name]; r != nil {
+			rs.remove(s, r)
+		}
+	}
+	delete(rs.bySess, s)
+}
+
+// remove takes s out of r, tells the others and drops an empty room. The
+// caller holds rs.mu.
+func (rs *rooms) remove(s *Session, r *room) {
+	if left := slices.DeleteFunc(rs.bySess[s], func(n string) bool { return n == r.name }); len(left) > 0 {
+		rs.bySess[s] = left
+	} else {
+		delete(rs.bySess, s)
+	}
+	if m := r.members[s.name]; m == nil || m.sess != s {
+		return // replaced by a newer session of the same name
+	}
+	delete(r.members, s.name)
+	r.order = slices.DeleteFunc(r.order, func(n string) bool { return n == s.name })
+	if len(r.members) == 0 {
+		delete(rs.byName, r.name)
+		return
+	}
+	r.broadcast("", "peerLeft", struct {
+		Room string `json:"room"`
+		ID   string `json:"id"`
+	}{r.name, s.name})
+}
+
+// signal relays data from s to the member to of the room called name.
+func (rs *rooms) signal(s *Session, name, to string, data json.RawMessage) error {
+	frame, err := notification("signal", struct {
+		Room string          `json:"room"`
+		From string          `json:"from"`
+		Data json.RawMessage `json:"data"`
+	}{name, s.name, data})
+	if err != nil {
+		return err
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r := rs.byName[name]
+	if r == nil || r.members[s.name] == nil || r.members[s.name].sess != s {
+		return protoo.Errorf(protoo.CodeForbidden, "not a member of room %q: join it first", name)
+	}
+	m := r.members[to]
+	if m == nil {
+		return protoo.Errorf(protoo.CodeNotFound, "no member %q in room %q", to, name)
+	}
+	if !m.sess.sendDirect(frame) {
+		return protoo.Errorf(protoo.CodeNotFound, "member %q of room %q is offline", to, name)
+	}
+	return nil
+}
+
+// Rooms returns the names of the rooms, sorted.
+func (rs *rooms) names() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	out := make([]string, 0, len(rs.byName))
+	for n := range rs.byName {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// members returns the member names of a room in join order, or nil.
+func (rs *rooms) members(name string) []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if r := rs.byName[name]; r != nil {
+		return slices.Clone(r.order)
+	}
+	return nil
+}
+
+// roster lists the members except the one called but, in join order.
+func (r *room) roster(but string) []Peer {
+	peers := make([]Peer, 0, len(r.members))
+	for _, n := range r.order {
+		if n != but {
+			peers = append(peers, Peer{ID: n, Info: r.members[n].info})
+		}
+	}
+	return peers
+}
+
+// broadcast sends one notification, encoded once, to every member but
+// the one called but.
+func (r *room) broadcast(but, method string, v any) {
+	frame, err := notification(method, v)
+	if err != nil {
+		return
+	}
+	for _, n := range r.order {
+		if n != but {
+			r.members[n].sess.sendDirect(frame)
+		}
+	}
+}
+
+// notification encodes a notification frame once.
+func notification(method string, v any) (*websocket.PreparedMessage, error) {
+	data, err := protoo.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, method, data)), nil
+}
+
+// Rooms returns the names of the open rooms, sorted.
+func (h *Hub) Rooms() []string { return h.rooms.names() }
+
+// RoomMembers returns the members of a room in join order, nil when there
+// is no such room.
+func (h *Hub) RoomMembers(room string) []string { return h.rooms.members(room) }
+
+// isEnded reports whether the session has ended.
+func (s *Session) isEnded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
+}
