@@ -4,7 +4,10 @@
 #   make build   build ./switchboard
 #   make test    deps, go vet, and every test with the race detector
 #   make lint    gofmt and go vet
-#   make bench   run the benchmarks
+#   make bench   build the comparison servers (bench/peers) and run the quick
+#                load suite against them and Switchboard: writes BENCHMARKS.md
+#   make bench-full  the same with larger loads (several minutes)
+#   make gobench the go test -bench micro-benchmarks, with -benchmem
 #   make fuzz    run each Fuzz target for FUZZTIME (make fuzz FUZZTIME=2m)
 
 SHELL := /bin/bash
@@ -12,7 +15,7 @@ GO ?= go
 FUZZTIME ?= 30s
 export FUZZTIME
 
-.PHONY: all deps build test lint bench fuzz clean
+.PHONY: all deps build test lint bench bench-full bench-peers gobench fuzz clean
 
 all: build
 
@@ -31,11 +34,21 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt -l: run gofmt -w on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-bench:
+bench-peers:
+	cd bench/peers && $(GO) build -o bin/gws ./gws && $(GO) build -o bin/gorilla ./gorilla
+
+bench: build bench-peers
+	./switchboard bench suite
+
+bench-full: build bench-peers
+	./switchboard bench suite --full
+
+gobench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 fuzz:
 	bash scripts/fuzz.sh
 
 clean:
+	rm -rf bench/peers/bin
 	rm -f switchboard coverage.out coverage.html *.coverprofile

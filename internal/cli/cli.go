@@ -27,6 +27,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the server (WebSocket, peerconnection signaling, web app, health) on one port", runServe},
 		{"client", "a command-line messaging client: log in, echo, send, subscribe, publish; interactive or one request", runClient},
+		{"bench", "a load generator for WebSocket servers (echo, fanout, idle memory, long-poll) and the suite behind make bench", runBench},
 		{"pc", "a command-line peerconnection signaling member: sign in, list peers, send and print messages", runPC},
 		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			fmt.Fprintln(stdout, "switchboard", Version)
