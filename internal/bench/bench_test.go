@@ -73,7 +73,7 @@ func TestWriteReport(t *testing.T) {
 // Switchboard server: they complete and count what they did. No timing is
 // asserted: benchmarks are not tests.
 func TestLoadsAgainstSwitchboard(t *testing.T) {
-	srv := servertest.Start(t, server.Config{})
+	srv := servertest.Start(t, server.Config{DebugVars: true})
 	ctx := context.Background()
 	tgt := Target{Name: "test", Addr: srv.Addr, Protocol: ProtocolSwitchboard}
 	e, err := Echo(ctx, tgt, EchoConfig{Connections: 4, Payload: 64, Duration: 200 * time.Millisecond, Warmup: -1})

@@ -30,7 +30,7 @@ type Server struct {
 func SwitchboardServer(name, bin string, extra ...string) Server {
 	return Server{Name: name, Protocol: ProtocolSwitchboard, Command: func(addr string) *exec.Cmd {
 		args := []string{"serve", "--addr", addr, "--max-connections", "0",
-			"--login-timeout", "10m", "--stream-interval", "0", "--resume-grace", "0", "--log-level", "error"}
+			"--login-timeout", "10m", "--stream-interval", "0", "--resume-grace", "0", "--log-level", "error", "--debug-vars"}
 		return exec.Command(bin, append(args, extra...)...)
 	}}
 }

@@ -36,6 +36,7 @@ type serveFlags struct {
 	contextTakeover bool
 	logLevel        string
 	allowQuit       bool
+	debugVars       bool
 	config          string
 	channels        channelFlag
 	loginTimeout    time.Duration
@@ -71,6 +72,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.roomMembers, "room-max-members", 32, "most members of one signaling room (`n`); a join past it is error 429")
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "most rooms one session may be in (`n`); a join past it is error 429")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
+	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
@@ -187,6 +189,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
+	cfg.DebugVars = f.debugVars
 	cfg.Messaging = server.MessagingConfig{
 		LoginTimeout:       f.loginTimeout,
 		ResumeGrace:        orNegative(f.resumeGrace),

@@ -51,6 +51,10 @@ type Config struct {
 	// connection before they are written, many to a writev
 	// (websocket.Config.BatchDelay). Default 0: written at once.
 	BatchDelay time.Duration
+	// DebugVars serves Go's runtime statistics (expvar: memstats and the
+	// command line) at /debug/vars. Default off: they are for operators
+	// and `switchboard bench`, not for every client of the port.
+	DebugVars bool
 	// Deflate configures permessage-deflate. Default: negotiated when the
 	// client offers it, without context takeover.
 	Deflate websocket.DeflateConfig
@@ -257,8 +261,10 @@ func (s *Server) httpHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.HandleFunc("GET /config.json", s.handleClientConfig)
-	// Go memory statistics (memstats) for `switchboard bench idle`.
-	mux.Handle("GET /debug/vars", expvar.Handler())
+	if s.cfg.DebugVars {
+		// Go memory statistics (memstats) for `switchboard bench idle`.
+		mux.Handle("GET /debug/vars", expvar.Handler())
+	}
 	mux.Handle("GET /", appHandler())
 	return mux
 }
