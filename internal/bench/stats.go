@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,17 @@ func startProgress(w io.Writer, label string, frac func() float64, status func()
 		close(p.done)
 		return p
 	}
+	if !isTerminal(w) {
+		// A log or a pipe gets the finished bar only, not a redraw
+		// every 250 ms.
+		go func() {
+			defer close(p.done)
+			<-p.stop
+			p.draw(1, status())
+			fmt.Fprintln(w)
+		}()
+		return p
+	}
 	go func() {
 		defer close(p.done)
 		t := time.NewTicker(250 * time.Millisecond)
@@ -98,7 +110,22 @@ func countFrac(n func() int64, total int) func() float64 {
 func (p *progress) draw(f float64, status string) {
 	const width = 30
 	n := int(f * width)
-	fmt.Fprintf(p.w, "\r  %-22s [%s%s] %3.0f%% %s\x1b[K", p.label, strings.Repeat("#", n), strings.Repeat(".", width-n), f*100, status)
+	bar := fmt.Sprintf("  %-22s [%s%s] %3.0f%% %s", p.label, strings.Repeat("#", n), strings.Repeat(".", width-n), f*100, status)
+	if isTerminal(p.w) {
+		bar = "\r" + bar + "\x1b[K"
+	}
+	fmt.Fprint(p.w, bar)
+}
+
+// isTerminal reports whether w is a character device (a terminal), where
+// a bar can be redrawn in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func (p *progress) end() {
