@@ -213,19 +213,23 @@ func (h *Hub) openURL(c *Client, query url.Values) {
 }
 
 // validName checks a login name: 1 to 64 printable characters.
-func validName(name string) error {
-	if name == "" {
-		return protoo.Errorf(protoo.CodeBadRequest, "name must not be empty")
+func validName(name string) error { return validPrintable("name", name, MaxNameLength) }
+
+// validPrintable checks that s, a what, is 1 to max printable characters
+// of UTF-8, and says what is wrong in a 400 otherwise.
+func validPrintable(what, s string, max int) error {
+	if s == "" {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s must not be empty", what)
 	}
-	if !utf8.ValidString(name) {
-		return protoo.Errorf(protoo.CodeBadRequest, "name must be UTF-8")
+	if !utf8.ValidString(s) {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s must be UTF-8", what)
 	}
-	if n := utf8.RuneCountInString(name); n > MaxNameLength {
-		return protoo.Errorf(protoo.CodeBadRequest, "name has %d characters, at most %d allowed", n, MaxNameLength)
+	if n := utf8.RuneCountInString(s); n > max {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s has %d characters, at most %d allowed", what, n, max)
 	}
-	for _, r := range name {
+	for _, r := range s {
 		if !unicode.IsPrint(r) {
-			return protoo.Errorf(protoo.CodeBadRequest, "name has the unprintable character %U", r)
+			return protoo.Errorf(protoo.CodeBadRequest, "%s has the unprintable character %U", what, r)
 		}
 	}
 	return nil

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
@@ -70,23 +68,7 @@ func newRooms(maxMembers, maxPerSess int) *rooms {
 }
 
 // validRoom checks a room name: 1 to 128 printable characters.
-func validRoom(name string) error {
-	if name == "" {
-		return protoo.Errorf(protoo.CodeBadRequest, "room name must not be empty")
-	}
-	if !utf8.ValidString(name) {
-		return protoo.Errorf(protoo.CodeBadRequest, "room name must be UTF-8")
-	}
-	if n := utf8.RuneCountInString(name); n > MaxRoomName {
-		return protoo.Errorf(protoo.CodeBadRequest, "room name has %d characters, at most %d allowed", n, MaxRoomName)
-	}
-	for _, r := range name {
-		if !unicode.IsPrint(r) {
-			return protoo.Errorf(protoo.CodeBadRequest, "room name has the unprintable character %U", r)
-		}
-	}
-	return nil
-}
+func validRoom(name string) error { return validPrintable("room name", name, MaxRoomName) }
 
 // join adds s to the room called name with info, creating the room, and
 // returns the other members. Joining a room s is already in replaces its
