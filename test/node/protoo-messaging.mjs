@@ -7,62 +7,12 @@
 // stdout, {"ok":true,...findings} and exits 0, or {"ok":false,"error":"..."}
 // and exits 1. The Go tests (internal/server/messaging_node_test.go) check
 // the findings.
-import { parseArgs } from 'node:util';
-import protooClient from 'protoo-client';
-
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    scenario: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
-  },
-});
-
-function finish(result) {
-  process.stdout.write(JSON.stringify(result) + '\n');
-  process.exit(result.ok ? 0 : 1);
-}
-const fail = (message) => finish({ ok: false, error: message });
-if (!opts.url || !opts.scenario) fail('missing --url or --scenario');
-setTimeout(() => fail(`timeout after ${opts.timeout} ms in ${opts.scenario}`), Number(opts.timeout));
+import { opts, connect as open, waitFor, errorOf, runScenarios } from './protoo-harness.mjs';
 
 const NO_RETRY = { retries: 0 };
 
-// connect opens a protoo Peer and resolves once it is open. Every
-// notification is kept in peer.notes; waitFor polls them.
-function connect(url) {
-  const transport = new protooClient.WebSocketTransport(url, { retry: NO_RETRY });
-  const peer = new protooClient.Peer(transport);
-  peer.notes = [];
-  peer.closedAt = null;
-  peer.on('notification', (n) => peer.notes.push(n));
-  peer.on('close', () => { peer.closedAt = Date.now(); });
-  return new Promise((resolve, reject) => {
-    peer.on('open', () => resolve(peer));
-    peer.on('failed', () => reject(new Error(`connection to ${url} failed`)));
-  });
-}
-
-async function waitFor(what, cond, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-// errorOf returns {code, message} of a rejected request, or fails.
-async function errorOf(p) {
-  try {
-    const v = await p;
-    throw new Error(`request succeeded with ${JSON.stringify(v)}, want an error`);
-  } catch (e) {
-    if (e.code === undefined) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
+// connect opens a peer that does not retry.
+const connect = (url) => open(url, NO_RETRY);
 
 // login retries while the name is still held by a connection the server
 // has not yet seen close.
@@ -80,7 +30,7 @@ async function login(peer, name) {
 
 const pubs = (peer, channel) => peer.notes.filter((n) => n.method === 'publication' && n.data.channel === channel).map((n) => n.data);
 
-const scenarios = {
+runScenarios({
   async workflows() {
     const out = {};
     const a = await connect(opts.url);
@@ -199,8 +149,4 @@ const scenarios = {
     a.close();
     return out;
   },
-};
-
-const run = scenarios[opts.scenario];
-if (!run) fail(`unknown scenario ${opts.scenario}`);
-run().then((out) => finish({ ok: true, ...out }), (e) => fail(`${opts.scenario}: ${e.stack || e}`));
+});

@@ -8,24 +8,7 @@
 // {"ok":true,...findings} and exits 0, or {"ok":false,"error":"..."} and
 // exits 1. The Go tests (internal/server/rooms_node_test.go) check the
 // findings.
-import { parseArgs } from 'node:util';
-import protooClient from 'protoo-client';
-
-const { values: opts } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    scenario: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
-  },
-});
-
-function finish(result) {
-  process.stdout.write(JSON.stringify(result) + '\n');
-  process.exit(result.ok ? 0 : 1);
-}
-const fail = (message) => finish({ ok: false, error: message });
-if (!opts.url || !opts.scenario) fail('missing --url or --scenario');
-setTimeout(() => fail(`timeout after ${opts.timeout} ms in ${opts.scenario}`), Number(opts.timeout));
+import { opts, connect, waitFor, errorOf, runScenarios } from './protoo-harness.mjs';
 
 function roomURL(roomId, peerId, extra = {}) {
   const u = new URL(opts.url);
@@ -35,46 +18,10 @@ function roomURL(roomId, peerId, extra = {}) {
   return u.toString();
 }
 
-// connect opens a protoo Peer with protoo-client's default retry policy
-// and resolves once it is open. Every notification is kept in peer.notes,
-// every transport event in peer.events.
-function connect(url) {
-  const transport = new protooClient.WebSocketTransport(url);
-  const peer = new protooClient.Peer(transport);
-  peer.notes = [];
-  peer.events = [];
-  peer.on('notification', (n) => peer.notes.push(n));
-  for (const ev of ['open', 'failed', 'disconnected', 'close']) peer.on(ev, () => peer.events.push(ev));
-  return new Promise((resolve, reject) => {
-    peer.once('open', () => resolve(peer));
-    peer.once('failed', () => reject(new Error(`connection to ${url} failed`)));
-  });
-}
-
-async function waitFor(what, cond, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function errorOf(p) {
-  try {
-    const v = await p;
-    throw new Error(`request succeeded with ${JSON.stringify(v)}, want an error`);
-  } catch (e) {
-    if (e.code === undefined) throw e;
-    return { code: e.code, message: e.message };
-  }
-}
-
 const notes = (peer, method) => peer.notes.filter((n) => n.method === method).map((n) => n.data);
 const note = (peer, method, pred = () => true) => waitFor(`${method} notification`, () => notes(peer, method).find(pred));
 
-const scenarios = {
+runScenarios({
   async rooms() {
     const out = {};
     const a = await connect(roomURL('r1', 'alice', { displayName: 'Alice' }));
@@ -201,8 +148,4 @@ const scenarios = {
     b.close();
     return out;
   },
-};
-
-const run = scenarios[opts.scenario];
-if (!run) fail(`unknown scenario ${opts.scenario}`);
-run().then((out) => finish({ ok: true, ...out }), (e) => fail(`${opts.scenario}: ${e.stack || e}`));
+});
