@@ -120,7 +120,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var f serveFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: messaging on /ws (protoo JSON: login,\necho, routed messages, group and stream channels with history and recovery;\nalso on any path whose upgrade offers the protoo subprotocol, where\n?peerId=NAME logs in), the raw WebSocket echo (/echo), WebRTC\npeerconnection signaling (/sign_in, /sign_out, /wait, /message, compatible\nwith WebRTC's peerconnection_client and server_test.html), the web app and\n/healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
+		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: messaging on /ws (protoo JSON: login,\necho, routed messages, group and stream channels with history and recovery,\nWebRTC rooms with join and signal; also on any path whose upgrade offers the\nprotoo subprotocol, where ?peerId=NAME logs in and &roomId=ROOM joins),\nthe raw WebSocket echo (/echo), WebRTC peerconnection signaling (/sign_in,\n/sign_out, /wait, /message, compatible with WebRTC's peerconnection_client\nand server_test.html), the web app and /healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
