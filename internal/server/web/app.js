@@ -295,12 +295,16 @@ function onGroup(p) {
 $('group-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const input = $('group-input');
+  const text = input.value;
   $('group-error').textContent = '';
+  // Cleared at once: our own publication can arrive before the reply,
+  // and what is typed meanwhile must not be lost. Put back on error.
+  input.value = '';
   try {
-    await client.request('publish', { channel: 'group', data: parseInput(input.value) });
-    input.value = '';
+    await client.request('publish', { channel: 'group', data: parseInput(text) });
   } catch (err) {
     $('group-error').textContent = errorText(err);
+    if (input.value === '') input.value = text;
   }
 });
 
