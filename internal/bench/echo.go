@@ -83,10 +83,7 @@ func Echo(ctx context.Context, t Target, cfg EchoConfig) (EchoResult, error) {
 			defer wg.Done()
 			var samples []time.Duration
 			defer func() { rec.merge(samples) }()
-			payload := make([]byte, cfg.Payload)
-			for i := range payload {
-				payload[i] = 'x'
-			}
+			payload := bytes.Repeat([]byte{'x'}, cfg.Payload)
 			send := func() error {
 				stampPayload(payload, time.Now())
 				return c.write(0x2, payload)

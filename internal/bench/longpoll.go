@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -83,10 +84,7 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 			defer wg.Done()
 			var samples []time.Duration
 			defer func() { rec.merge(samples) }()
-			payload := make([]byte, cfg.Payload)
-			for j := range payload {
-				payload[j] = 'x'
-			}
+			payload := bytes.Repeat([]byte{'x'}, cfg.Payload)
 			if i%2 == 0 { // a starts the exchange
 				stampPayload(payload, time.Now())
 				if err := m.c.Send(run, m.peer, payload); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -477,10 +478,5 @@ func (s *Session) subscribed(channel string, on bool) bool {
 func (s *Session) Subscriptions() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.subs))
-	for ch := range s.subs {
-		out = append(out, ch)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(s.subs))
 }

@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"sync"
 
@@ -198,16 +199,11 @@ func (rs *rooms) signal(s *Session, name, to string, data json.RawMessage) error
 	return nil
 }
 
-// Rooms returns the names of the rooms, sorted.
+// names returns the names of the rooms, sorted.
 func (rs *rooms) names() []string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	out := make([]string, 0, len(rs.byName))
-	for n := range rs.byName {
-		out = append(out, n)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(rs.byName))
 }
 
 // members returns the member names of a room in join order, or nil.
