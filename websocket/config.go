@@ -32,15 +32,25 @@ type Config struct {
 	// it. Defaults 1024 messages and 8 MiB.
 	QueueMessages int
 	QueueBytes    int
-	// BatchDelay is how long the writer lets droppable messages (channel
-	// publications, SendDroppable) gather before it writes them, so that
-	// a busy channel's frames go out many to a writev instead of one
-	// write per publication per subscriber. It trades up to BatchDelay of
-	// delivery latency for throughput under heavy fan-out. The wait ends
-	// early when the connection closes; replies and control frames queued
-	// while nothing else waits are written at once. Default 0: no wait.
+	// BatchDelay is how long droppable messages (channel publications,
+	// SendDroppable) queued on an idle connection may wait before they
+	// are written, so that a busy channel's frames go out many to a writev
+	// instead of one write per publication per subscriber. Without it the
+	// shared flusher writes at once and batches only what piled up while
+	// it was busy, which under heavy fan-out is already most of the gain;
+	// BatchDelay trades up to its length of delivery latency for fewer
+	// writes at moderate load. Whatever else is queued meanwhile (replies,
+	// pings, a close) goes out with the batch; a reply queued while nothing
+	// waits is written at once. One timer per flusher serves all
+	// connections. Default 0: no wait.
 	BatchDelay time.Duration
-	// ReadBufferSize is the size of the read buffer. Default 4 KiB.
+	// ReuseMessageBuffer lends OnMessage its data instead of giving it:
+	// the slice is valid only until OnMessage returns, and the reader
+	// assembles the next message in the same pooled memory, so a message
+	// costs no allocation. Default false: data belongs to the handler.
+	ReuseMessageBuffer bool
+	// ReadBufferSize is the size of the read buffer, borrowed from a pool
+	// only while it holds unread bytes. Default 4 KiB.
 	ReadBufferSize int
 	// FragmentSize is the largest outgoing frame payload; longer messages
 	// are fragmented. Default 1 MiB.
@@ -94,14 +104,45 @@ func (c Config) withDefaults() Config {
 type Metrics struct {
 	Open           atomic.Int64 // connections open now
 	Opened         atomic.Int64 // connections opened in all
-	MessagesIn     atomic.Int64
-	MessagesOut    atomic.Int64
-	BytesIn        atomic.Int64 // payload bytes received, before decompression
-	BytesOut       atomic.Int64 // frame bytes written
-	Writes         atomic.Int64 // batched socket writes (one writev each)
+	MessagesIn     Counter
+	MessagesOut    Counter
+	BytesIn        Counter      // payload bytes received, before decompression
+	BytesOut       Counter      // frame bytes written
+	Writes         Counter      // socket writes (one writev each)
+	BlockedWrites  atomic.Int64 // times a full socket made writes wait for a slow reader
 	SlowConsumers  atomic.Int64 // connections closed by the slow-consumer rule
 	Dropped        atomic.Int64 // droppable messages evicted from full queues (SendDroppable)
 	WriteTimeouts  atomic.Int64 // connections dropped for a write deadline
 	DeadPeers      atomic.Int64 // connections dropped for missing pongs
 	ProtocolErrors atomic.Int64 // connections failed with 1002, 1007 or 1009
+}
+
+// counterCells is how many cells a Counter spreads its adds over.
+const counterCells = 8
+
+// Counter is a counter that every connection adds to on every message.
+// One shared atomic would be one cache line the cores pass back and forth
+// several times per message; a Counter spreads the adds over cells of a
+// cache line each, a connection always using the same cell, and Load sums
+// them.
+type Counter struct {
+	cells [counterCells]struct {
+		n atomic.Int64
+		_ [56]byte // a cell per 64-byte cache line
+	}
+}
+
+// Add adds n (to the first cell).
+func (c *Counter) Add(n int64) { c.cells[0].n.Add(n) }
+
+// add adds n in the given cell.
+func (c *Counter) add(cell uint32, n int64) { c.cells[cell%counterCells].n.Add(n) }
+
+// Load returns the sum of the cells.
+func (c *Counter) Load() int64 {
+	var sum int64
+	for i := range c.cells {
+		sum += c.cells[i].n.Load()
+	}
+	return sum
 }

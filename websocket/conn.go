@@ -1,8 +1,6 @@
 package websocket
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/httphead"
@@ -45,21 +44,40 @@ type AcceptOptions struct {
 }
 
 // Conn is one WebSocket connection on the goroutine-per-connection engine:
-// Run reads on the calling goroutine and writes from one writer goroutine
-// that drains a bounded queue of encoded frames in batches.
+// Run reads on the calling goroutine; sent messages go to a bounded queue
+// of encoded frames that is written in batches, without a writer goroutine
+// per connection (see flush.go).
 type Conn struct {
 	nc          net.Conn
-	br          *bufio.Reader
+	br          *readBuffer
 	isServer    bool
 	cfg         Config
 	subprotocol string
 	comp        *compressor
 	decomp      *decompressor
 
-	out         outQueue
-	deadlineSet time.Time // when the write deadline was last moved; writer only
-	wg          sync.WaitGroup
-	done        chan struct{} // closed when the TCP connection is closed
+	out  outQueue
+	done chan struct{} // closed when the TCP connection is closed
+
+	// The write side (flush.go). The fields below wbusy belong to
+	// whoever holds it.
+	wbusy       atomic.Bool
+	shard       uint32          // the flusher this connection uses
+	cell        uint32          // the cell of Metrics counters it adds to
+	raw         syscall.RawConn // nil: no non-blocking writes
+	writevFn    func(fd uintptr) bool
+	wv          writevState
+	pendBase    net.Buffers // the taken batch's slice, for reuse
+	pending     net.Buffers // what of it is still to be written
+	pendPool    []*[]byte   // the batch's pooled frames, recycled once written
+	pendMsgs    int         // messages in the batch
+	pendClose   bool        // the batch includes our close frame
+	deadlineSet time.Time   // when the write deadline was last moved
+
+	wmu       sync.Mutex
+	ended     bool           // Run is over: no blocking writer starts
+	writers   sync.WaitGroup // the blocking writer, while one runs
+	pingTimer *time.Timer
 
 	abortOnce     sync.Once
 	failing       atomic.Bool  // we failed the connection: ignore further data
@@ -73,18 +91,15 @@ type Conn struct {
 
 func newConn(nc net.Conn, buffered []byte, isServer bool, cfg Config) *Conn {
 	cfg = cfg.withDefaults()
-	var r io.Reader = nc
-	if len(buffered) > 0 {
-		r = io.MultiReader(bytes.NewReader(buffered), nc)
-	}
 	c := &Conn{
 		nc:       nc,
-		br:       bufio.NewReaderSize(r, cfg.ReadBufferSize),
+		br:       newReadBuffer(nc, buffered, cfg.ReadBufferSize),
 		isServer: isServer,
 		cfg:      cfg,
 		done:     make(chan struct{}),
 	}
-	c.out.wake = make(chan struct{}, 1)
+	c.shard, c.cell = pickShard()
+	c.setRawWriter(nc)
 	cfg.Metrics.Open.Add(1)
 	cfg.Metrics.Opened.Add(1)
 	return c
@@ -134,14 +149,14 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Run serves the connection: it reads and dispatches messages to h on the
-// calling goroutine while a writer goroutine drains the queue. When ctx is
+// calling goroutine; queued messages are written as flush.go describes, and
+// pings go out on a timer. When ctx is
 // cancelled the connection is closed with 1001. Run returns when the
 // connection has ended and every goroutine it started is gone; the error
 // is a *CloseError saying how it ended (the peer's close frame, or ours,
 // or 1006 when there was none).
 func (c *Conn) Run(ctx context.Context, h Handler) error {
-	c.wg.Add(1)
-	go c.writeLoop()
+	c.startTimers()
 	// Cancellation closes with 1001 without a goroutine per connection
 	// waiting for it.
 	stop := context.AfterFunc(ctx, func() {
@@ -152,9 +167,10 @@ func (c *Conn) Run(ctx context.Context, h Handler) error {
 		c.Close(StatusGoingAway, reason)
 	})
 	err := c.readLoop(h)
+	c.br.release()
 	c.abort(err)
 	stop()
-	c.wg.Wait()
+	c.endWrites()
 	c.cfg.Metrics.Open.Add(-1)
 	return c.CloseStatus()
 }

@@ -7,15 +7,25 @@
 // turns a request head into the 101 reply or a *HandshakeError carrying the
 // HTTP status to answer with. They are table-tested and fuzzed.
 //
-// The engine is Conn: one reader (Run, on the caller's goroutine) and one
-// writer goroutine that drains a bounded queue of already-encoded frames,
-// writing everything queued in one writev with a deadline. Send never
-// blocks; a queue over its limits first evicts the oldest droppable
-// messages (SendDroppable: channel publications a client can recover by
-// offset) and otherwise closes the connection with 1013 (the slow-consumer
-// rule), counting either in Metrics. A PreparedMessage is
-// encoded once, and compressed at most once, for any number of
-// connections.
+// The engine is Conn: one reader (Run, on the caller's goroutine) and a
+// bounded queue of already-encoded frames, with no writer goroutine per
+// connection (flush.go). Whoever queues a frame on a connection nobody is
+// writing takes its write side and writes the queue with non-blocking
+// writev: a reply at once on the reader's goroutine, a channel publication
+// through a shared flusher per CPU, so that a publisher reaching thousands
+// of connections wakes no goroutine per recipient and each connection's
+// publications pile up into one writev while the flusher is busy. A socket
+// that would block gets a goroutine of its own that writes with a
+// deadline until the queue is empty. Send never blocks; a queue over its
+// limits first evicts the oldest droppable messages (SendDroppable:
+// channel publications a client can recover by offset) and otherwise
+// closes the connection with 1013 (the slow-consumer rule), counting
+// either in Metrics. A PreparedMessage is encoded once, and compressed at
+// most once, for any number of connections; a fan-out allocates nothing
+// per recipient. An idle connection holds its reader's stack and no
+// buffer: read buffers come from a pool while bytes are unread, and
+// frames SendMessage encodes (and, with Config.ReuseMessageBuffer,
+// message buffers) are pooled too.
 //
 // Start with Accept (server side, after the front door has read the request
 // head) or Dial (client side), then Conn.Run with a Handler.

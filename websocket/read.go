@@ -15,6 +15,7 @@ var errFailed = errors.New("websocket: connection failed")
 
 // message is the reader's state for the data message being assembled.
 type message struct {
+	pooled     *[]byte // buf's pooled slice (Config.ReuseMessageBuffer)
 	op         Opcode
 	active     bool
 	compressed bool
@@ -65,6 +66,11 @@ func (c *Conn) readLoop(h Handler) error {
 		}
 		if hdr.Op != OpContinuation {
 			m = message{op: hdr.Op, active: true, compressed: hdr.Rsv1}
+			if c.cfg.ReuseMessageBuffer {
+				if m.pooled = getPooled(int(hdr.Length)); m.pooled != nil {
+					m.buf = *m.pooled
+				}
+			}
 		}
 		var v *utf8Validator
 		if m.op == OpText && !m.compressed {
@@ -84,10 +90,16 @@ func (c *Conn) readLoop(h Handler) error {
 		if code, reason := c.finish(&m); code != 0 {
 			return c.violation(code, reason)
 		}
-		c.cfg.Metrics.MessagesIn.Add(1)
-		op, data := m.op, m.buf
+		c.cfg.Metrics.MessagesIn.add(c.cell, 1)
+		op, data, pooled := m.op, m.buf, m.pooled
 		m = message{}
 		h.OnMessage(c, op, data)
+		if c.cfg.ReuseMessageBuffer {
+			if pooled == nil && cap(data) <= maxPooledBuf {
+				pooled = new([]byte)
+			}
+			putPooled(pooled, data)
+		}
 	}
 }
 
@@ -218,7 +230,7 @@ func (c *Conn) readHeader() (Header, error) {
 		return h, err
 	}
 	_, _ = c.br.Discard(n)
-	c.cfg.Metrics.BytesIn.Add(h.Length)
+	c.cfg.Metrics.BytesIn.add(c.cell, h.Length)
 	return h, nil
 }
 

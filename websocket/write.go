@@ -6,7 +6,7 @@ import (
 	"errors"
 	"net"
 	"sync"
-	"time"
+	"sync/atomic"
 )
 
 // ErrClosed is returned by Send after the connection began closing.
@@ -139,46 +139,52 @@ type outQueue struct {
 	// droppable counts the items in data that SendDroppable queued.
 	droppable int
 	closing   bool // a close frame is queued: no more data
-	wake      chan struct{}
 }
 
 // outItem is one queued message. A droppable one may be evicted, oldest
 // first, to make room when the queue is over its limits.
 type outItem struct {
 	frame     []byte
+	pooled    *[]byte // frame's pooled slice (SendMessage), or nil
 	droppable bool
 }
 
-func (q *outQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
+// take moves everything queued into *bufs (emptied first), control frames
+// first, and the pooled frames among them into *pooled. It returns the
+// number of data items taken and whether a close frame has been queued,
+// which then is in this batch or an earlier one. When nothing is queued it
+// clears busy (the write side) before it unlocks and reports false; the
+// slices are stored before that, for the next owner.
+func (q *outQueue) take(bufs *net.Buffers, pooled *[]*[]byte, busy *atomic.Bool) (int, bool, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	*bufs = (*bufs)[:0]
+	if len(q.ctrl) == 0 && len(q.data) == 0 {
+		busy.Store(false)
+		return 0, q.closing, false
 	}
-}
-
-// onlyDroppable reports whether the queue holds droppable messages and
-// nothing else: a batch that may wait for more (Config.BatchDelay).
-func (q *outQueue) onlyDroppable() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.ctrl) == 0 && len(q.data) > 0 && q.droppable == len(q.data) && !q.closing
-}
-
-// take moves everything queued into bufs, control frames first. It
-// returns the number of data items taken and whether a close frame has been
-// queued, which then is in this batch or an earlier one.
-func (q *outQueue) take(bufs net.Buffers) (net.Buffers, int, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	bufs = append(bufs, q.ctrl...)
+	*bufs = append(*bufs, q.ctrl...)
 	for _, it := range q.data {
-		bufs = append(bufs, it.frame)
+		*bufs = append(*bufs, it.frame)
+		if it.pooled != nil {
+			*pooled = append(*pooled, it.pooled)
+		}
 	}
 	n := len(q.data)
 	clear(q.ctrl)
 	clear(q.data)
 	q.ctrl, q.data, q.bytes, q.droppable = q.ctrl[:0], q.data[:0], 0, 0
-	return bufs, n, q.closing
+	return n, q.closing, true
+}
+
+// recycle returns pooled frames that will not be written (any more) to the
+// pool and empties the list.
+func recycle(pooled []*[]byte) []*[]byte {
+	for _, p := range pooled {
+		putPooled(p, *p)
+	}
+	clear(pooled)
+	return pooled[:0]
 }
 
 // Send queues a prepared message. It never blocks: when the queue is over
@@ -186,7 +192,7 @@ func (q *outQueue) take(bufs net.Buffers) (net.Buffers, int, bool) {
 // SendDroppable); when that is not enough the slow-consumer rule closes the
 // connection with 1013 and Send returns ErrQueueFull.
 func (c *Conn) Send(m *PreparedMessage) error {
-	return c.enqueue(c.frameOf(m), false)
+	return c.enqueue(outItem{frame: c.frameOf(m)})
 }
 
 // SendDroppable queues a message that may be dropped for a slow reader:
@@ -196,7 +202,7 @@ func (c *Conn) Send(m *PreparedMessage) error {
 // message; the connection is closed with 1013 only when the messages that
 // are not droppable alone pass the limits.
 func (c *Conn) SendDroppable(m *PreparedMessage) error {
-	return c.enqueue(c.frameOf(m), true)
+	return c.enqueue(outItem{frame: c.frameOf(m), droppable: true})
 }
 
 func (c *Conn) frameOf(m *PreparedMessage) []byte {
@@ -206,12 +212,25 @@ func (c *Conn) frameOf(m *PreparedMessage) []byte {
 	return c.clientFrame(m.op, m.data)
 }
 
-// SendMessage encodes and queues one message; see Send.
+// SendMessage encodes and queues one message for this connection only;
+// see Send. data is copied: the caller may reuse it. An uncompressed frame
+// is encoded into a pooled buffer that is reused once written.
 func (c *Conn) SendMessage(op Opcode, data []byte) error {
+	if (c.comp == nil || len(data) < minCompressSize) && len(data) <= c.cfg.FragmentSize {
+		if p := getPooled(len(data) + MaxHeaderSize); p != nil {
+			var mask *[4]byte
+			if !c.isServer {
+				mask = new([4]byte)
+				_, _ = rand.Read(mask[:])
+			}
+			*p = AppendFrame(*p, op, true, false, mask, data)
+			return c.enqueue(outItem{frame: *p, pooled: p})
+		}
+	}
 	if c.isServer {
 		return c.Send(newPrepared(op, data, c.cfg.FragmentSize))
 	}
-	return c.enqueue(c.clientFrame(op, data), false)
+	return c.enqueue(outItem{frame: c.clientFrame(op, data)})
 }
 
 // clientFrame encodes a masked client message, compressed when negotiated.
@@ -222,11 +241,13 @@ func (c *Conn) clientFrame(op Opcode, data []byte) []byte {
 	return appendMessage(nil, op, false, new([4]byte), data, c.cfg.FragmentSize)
 }
 
-func (c *Conn) enqueue(frame []byte, droppable bool) error {
+func (c *Conn) enqueue(it outItem) error {
+	frame, droppable := it.frame, it.droppable
 	q := &c.out
 	q.mu.Lock()
 	if q.closing {
 		q.mu.Unlock()
+		putPooled(it.pooled, frame)
 		return ErrClosed
 	}
 	over := func() bool {
@@ -238,19 +259,28 @@ func (c *Conn) enqueue(frame []byte, droppable bool) error {
 		}
 	}
 	if over() {
+		queued := len(q.data)
 		q.mu.Unlock()
+		putPooled(it.pooled, frame)
 		c.cfg.Metrics.SlowConsumers.Add(1)
-		c.cfg.Logger.Warn("websocket: slow consumer", "remote", c.RemoteAddr(), "queued", len(q.data))
+		c.cfg.Logger.Warn("websocket: slow consumer", "remote", c.RemoteAddr(), "queued", queued)
 		c.fail(StatusTryAgainLater, "slow consumer: outbound queue full")
 		return ErrQueueFull
 	}
-	q.data = append(q.data, outItem{frame: frame, droppable: droppable})
+	q.data = append(q.data, it)
 	q.bytes += len(frame)
 	if droppable {
 		q.droppable++
 	}
 	q.mu.Unlock()
-	q.signal()
+	switch {
+	case !droppable:
+		c.kick(kickNow)
+	case c.cfg.BatchDelay > 0:
+		c.kick(kickBatch)
+	default:
+		c.kick(kickShared)
+	}
 	return nil
 }
 
@@ -265,6 +295,7 @@ func (q *outQueue) evict(maxMessages, maxBytes, incoming int) int {
 			n--
 			size -= len(it.frame)
 			dropped++
+			putPooled(it.pooled, it.frame)
 			continue
 		}
 		kept = append(kept, it)
@@ -294,13 +325,16 @@ func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
 	if op == OpClose {
 		q.closing = true
 		if dropData {
+			for _, it := range q.data {
+				putPooled(it.pooled, it.frame)
+			}
 			clear(q.data)
 			q.data, q.bytes, q.droppable = q.data[:0], 0, 0
 		} else {
 			// A graceful close goes after the data already queued.
 			q.data = append(q.data, outItem{frame: frame})
 			q.mu.Unlock()
-			q.signal()
+			c.kick(kickNow)
 			return true
 		}
 	}
@@ -320,100 +354,9 @@ func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
 	}
 	q.ctrl = append(q.ctrl, frame)
 	q.mu.Unlock()
-	q.signal()
+	c.kick(kickNow)
 	return true
 }
 
 // maxPendingControl bounds the pings and pongs waiting for the writer.
 const maxPendingControl = 16
-
-// writeLoop drains the queue: everything queued goes out in one writev
-// with a deadline. It also sends the keepalive pings. It returns when the
-// connection is done.
-func (c *Conn) writeLoop() {
-	defer c.wg.Done()
-	var tick <-chan time.Time
-	if c.cfg.PingInterval > 0 {
-		t := time.NewTicker(c.cfg.PingInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	var spare net.Buffers
-	var delay *time.Timer // BatchDelay's, made on first use
-	defer func() {
-		if delay != nil {
-			delay.Stop()
-		}
-	}()
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-tick:
-			c.queueControl(OpPing, nil, false)
-			continue
-		case <-c.out.wake:
-		}
-		if c.cfg.BatchDelay > 0 && c.out.onlyDroppable() {
-			if delay == nil {
-				delay = time.NewTimer(c.cfg.BatchDelay)
-			} else {
-				delay.Reset(c.cfg.BatchDelay)
-			}
-			select {
-			case <-c.done:
-				return
-			case <-delay.C:
-			}
-		}
-		if !c.writeBatch(&spare) {
-			return
-		}
-	}
-}
-
-// writeBatch takes everything queued and writes it in one writev with a
-// deadline. It runs on the writer goroutine only. It reports false when the write failed and the
-// connection was aborted.
-func (c *Conn) writeBatch(spare *net.Buffers) bool {
-	bufs, n, closing := c.out.take((*spare)[:0])
-	if len(bufs) == 0 {
-		return true
-	}
-	// Moving the deadline costs a timer update; moving it when an eighth
-	// of WriteTimeout has passed keeps every write bounded by at most
-	// WriteTimeout and at least seven eighths of it.
-	if now := time.Now(); now.Sub(c.deadlineSet) > c.cfg.WriteTimeout/8 {
-		_ = c.nc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
-		c.deadlineSet = now
-	}
-	var written int64
-	var err error
-	if len(bufs) == 1 {
-		// One frame: write(2) is cheaper than a one-element writev.
-		var w int
-		w, err = c.nc.Write(bufs[0])
-		written = int64(w)
-	} else {
-		toWrite := bufs // WriteTo consumes the slice it is given
-		written, err = toWrite.WriteTo(c.nc)
-	}
-	clear(bufs)
-	*spare = bufs[:0]
-	c.cfg.Metrics.Writes.Add(1)
-	c.cfg.Metrics.BytesOut.Add(written)
-	c.cfg.Metrics.MessagesOut.Add(int64(n))
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			c.cfg.Metrics.WriteTimeouts.Add(1)
-			c.cfg.Logger.Warn("websocket: write timeout, dropping peer", "remote", c.RemoteAddr())
-		}
-		c.abort(err)
-		return false
-	}
-	if closing {
-		c.closeWritten()
-	}
-	return true
-}

@@ -99,7 +99,7 @@ func BenchmarkPreparedFanout(b *testing.B) {
 func TestSendDroppableEvictsOldest(t *testing.T) {
 	c := fakeServerConn(deflateParams{}, false)
 	c.cfg.QueueMessages = 4
-	c.out.wake = make(chan struct{}, 1)
+	c.wbusy.Store(true) // a writer that never comes back for the queue
 	c.done = make(chan struct{})
 	a, b := net.Pipe()
 	defer a.Close()
@@ -148,20 +148,17 @@ func TestSendDroppableEvictsOldest(t *testing.T) {
 	}
 }
 
-// pipeConn is a server Conn writing into one end of a pipe, with its
-// writer running; the test reads the other end.
+// pipeConn is a server Conn writing into one end of a pipe (through the
+// blocking writer: a pipe has no raw socket); the test reads the other end.
 func pipeConn(t *testing.T, batchDelay time.Duration) (*Conn, net.Conn) {
 	c := fakeServerConn(deflateParams{}, false)
 	c.cfg.BatchDelay = batchDelay
-	c.out.wake = make(chan struct{}, 1)
 	c.done = make(chan struct{})
 	a, b := net.Pipe()
 	c.nc = a
-	c.wg.Add(1)
-	go c.writeLoop()
 	t.Cleanup(func() {
 		c.abort(nil)
-		c.wg.Wait()
+		c.endWrites()
 		b.Close()
 	})
 	_ = b.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -217,18 +214,18 @@ func TestBatchDelayDoesNotHoldReplies(t *testing.T) {
 }
 
 // BenchmarkSendDroppableFanout queues one publication on 1000
-// connections, as the broker does, and lets each writer take its batch:
-// the allocations are the publication's own, none per recipient.
+// connections, as the broker does, and takes each connection's batch as
+// its owner would: the allocations are the publication's own, none per
+// recipient.
 func BenchmarkSendDroppableFanout(b *testing.B) {
 	conns := make([]*Conn, 1000)
 	for i := range conns {
 		c := fakeServerConn(deflateParams{}, false)
-		c.out.wake = make(chan struct{}, 1)
+		c.wbusy.Store(true) // owned: the benchmark plays the owner
 		c.done = make(chan struct{})
 		conns[i] = c
 	}
 	payload := bytes.Repeat([]byte("x"), 100)
-	var spare net.Buffers
 	b.ReportAllocs()
 	for b.Loop() {
 		m := NewPreparedMessage(OpText, payload)
@@ -236,10 +233,10 @@ func BenchmarkSendDroppableFanout(b *testing.B) {
 			_ = c.SendDroppable(m)
 		}
 		for _, c := range conns {
-			<-c.out.wake
-			bufs, _, _ := c.out.take(spare[:0])
-			clear(bufs)
-			spare = bufs[:0]
+			if !c.takePending() {
+				b.Fatal("nothing queued")
+			}
+			c.batchWritten()
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(conns)), "ns/delivery")

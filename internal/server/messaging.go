@@ -82,7 +82,7 @@ func isMessaging(p string, req *httphead.Request) bool {
 
 // serveMessaging runs one messaging connection.
 func (s *Server) serveMessaging(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
-	c := s.accept(nc, req, buffered)
+	c := s.accept(nc, req, buffered, s.acceptOptions())
 	if c == nil {
 		return
 	}

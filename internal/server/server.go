@@ -111,6 +111,8 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.pc = peerconn.New(pcc)
+	// The raw endpoints' handlers keep nothing of a message's data after
+	// the call: their connections reuse message buffers.
 	s.ws = map[string]session.Handler{
 		"/echo": session.Echo,
 	}
@@ -228,8 +230,8 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 
 // accept completes a WebSocket handshake; a refusal has been answered and
 // logged when it returns nil.
-func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte) *websocket.Conn {
-	c, err := websocket.Accept(nc, req, buffered, s.acceptOptions())
+func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *websocket.AcceptOptions) *websocket.Conn {
+	c, err := websocket.Accept(nc, req, buffered, opts)
 	if err != nil {
 		var he *websocket.HandshakeError
 		if errors.As(err, &he) {
@@ -242,7 +244,9 @@ func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte) *we
 }
 
 func (s *Server) serveWebSocket(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte, h session.Handler) {
-	c := s.accept(nc, req, buffered)
+	opts := s.acceptOptions()
+	opts.Config.ReuseMessageBuffer = true // see s.ws
+	c := s.accept(nc, req, buffered, opts)
 	if c == nil {
 		return
 	}
@@ -277,6 +281,7 @@ type Stats struct {
 	MessagesIn     int64   `json:"messages_in"`
 	MessagesOut    int64   `json:"messages_out"`
 	Writes         int64   `json:"writes"`
+	BlockedWrites  int64   `json:"blocked_writes"` // a full socket made writes wait (slow readers)
 	SlowConsumers  int64   `json:"slow_consumers"`
 	Dropped        int64   `json:"dropped"`
 	WriteTimeouts  int64   `json:"write_timeouts"`
@@ -320,6 +325,7 @@ func (s *Server) Stats() Stats {
 		MessagesIn:       m.MessagesIn.Load(),
 		MessagesOut:      m.MessagesOut.Load(),
 		Writes:           m.Writes.Load(),
+		BlockedWrites:    m.BlockedWrites.Load(),
 		SlowConsumers:    m.SlowConsumers.Load(),
 		WriteTimeouts:    m.WriteTimeouts.Load(),
 		DeadPeers:        m.DeadPeers.Load(),

@@ -40,7 +40,16 @@ type HandlerFunc func(t Transport, op websocket.Opcode, data []byte)
 func (f HandlerFunc) OnMessage(t Transport, op websocket.Opcode, data []byte) { f(t, op, data) }
 
 // Echo is the raw echo service: every message goes back verbatim with the
-// same opcode. Conformance suites and benchmarks drive it.
+// same opcode. Conformance suites and benchmarks drive it. It keeps nothing
+// of data, so it may serve connections with
+// websocket.Config.ReuseMessageBuffer; on a *websocket.Conn the echo is
+// encoded straight into a pooled frame, so an echo allocates nothing.
 var Echo Handler = HandlerFunc(func(t Transport, op websocket.Opcode, data []byte) {
+	if c, ok := t.(interface {
+		SendMessage(websocket.Opcode, []byte) error
+	}); ok {
+		_ = c.SendMessage(op, data)
+		return
+	}
 	_ = t.Send(websocket.NewPreparedMessage(op, data))
 })

@@ -1,0 +1,142 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/testutil"
+)
+
+// TestConcurrentSendersKeepOrder has four goroutines send on one
+// connection at once, half of the messages with SendMessage and half as
+// shared droppable frames, while the client reads slowly enough that the
+// socket fills: every message arrives once, each sender's in order, and the
+// blocking writer took over at least once.
+func TestConcurrentSendersKeepOrder(t *testing.T) {
+	const senders, each, size = 4, 1500, 1024
+	metrics := new(Metrics)
+	cfg := Config{QueueMessages: senders * each * 2, QueueBytes: 64 << 20, Metrics: metrics}
+	srv := startServer(t, AcceptOptions{Config: cfg, Deflate: DeflateConfig{Disabled: true}}, HandlerFunc(func(c *Conn, _ Opcode, _ []byte) {
+		var wg sync.WaitGroup
+		for g := range senders {
+			wg.Go(func() {
+				pad := strings.Repeat("x", size)
+				for i := range each {
+					data := []byte(fmt.Sprintf("%d:%d:%s", g, i, pad))
+					var err error
+					if i%2 == 0 {
+						err = c.SendMessage(OpText, data)
+					} else {
+						err = c.SendDroppable(NewPreparedMessage(OpText, data))
+					}
+					if err != nil {
+						t.Errorf("sender %d message %d: %v", g, i, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}))
+	c, in, _ := dialRun(t, srv.URL, &DialOptions{Deflate: DeflateConfig{Disabled: true}})
+	if err := c.SendMessage(OpText, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	// The inbox holds 64 messages: until the senders are done the client
+	// reads only what fits, so the server's socket fills up.
+	testutil.WaitFor(t, 20*time.Second, "a blocked write (the socket filling up)", func() bool {
+		return metrics.BlockedWrites.Load() > 0
+	})
+	next := make([]int, senders)
+	for range senders * each {
+		m := in.next(t)
+		parts := bytes.SplitN(m.data, []byte(":"), 3)
+		g, _ := strconv.Atoi(string(parts[0]))
+		i, _ := strconv.Atoi(string(parts[1]))
+		if g < 0 || g >= senders || i != next[g] || len(parts[2]) != size {
+			t.Fatalf("got message %d of sender %d (%d bytes), want %d", i, g, len(m.data), next[g])
+		}
+		next[g]++
+	}
+	if d := metrics.Dropped.Load(); d != 0 {
+		t.Fatalf("%d messages dropped", d)
+	}
+}
+
+// TestFanoutWritesBatch queues publications on many connections as fast as
+// a broker would: the shared flusher must write each connection's pile in
+// one writev, not one write per publication per subscriber.
+func TestFanoutWritesBatch(t *testing.T) {
+	const subs, pubs = 100, 200
+	metrics := new(Metrics)
+	var mu sync.Mutex
+	var conns []*Conn
+	ready := make(chan struct{}, subs)
+	srv := startServer(t, AcceptOptions{Config: Config{Metrics: metrics}}, HandlerFunc(func(c *Conn, _ Opcode, _ []byte) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+		ready <- struct{}{}
+	}))
+	for range subs {
+		c := dialDiscard(t, srv.URL)
+		if err := c.SendMessage(OpText, []byte("subscribe")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range subs {
+		select {
+		case <-ready:
+		case <-time.After(10 * time.Second):
+			t.Fatal("subscribers did not arrive")
+		}
+	}
+	before := metrics.Writes.Load()
+	for i := range pubs {
+		m := NewPreparedMessage(OpText, []byte(fmt.Sprintf("publication %d", i)))
+		mu.Lock()
+		for _, c := range conns {
+			if err := c.SendDroppable(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Unlock()
+	}
+	want := int64(subs * pubs)
+	testutil.WaitFor(t, 20*time.Second, "every publication written", func() bool {
+		return metrics.MessagesOut.Load() >= want
+	})
+	writes := metrics.Writes.Load() - before
+	t.Logf("%d publications to %d subscribers in %d writes", pubs, subs, writes)
+	if writes > want/2 {
+		t.Fatalf("%d writes for %d deliveries: the flusher did not batch", writes, want)
+	}
+}
+
+// dialDiscard dials url and runs the connection in the background,
+// dropping what arrives.
+func dialDiscard(t *testing.T, url string) *Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		_ = c.Run(context.Background(), HandlerFunc(func(*Conn, Opcode, []byte) {}))
+	}()
+	t.Cleanup(func() {
+		c.Close(StatusNormalClosure, "")
+		<-finished
+	})
+	return c
+}
