@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Kind is the shape of a protoo message.
@@ -86,6 +87,11 @@ var emptyObject = json.RawMessage(`{}`)
 // string method and a number id; else a truthy response needs a number id;
 // else a truthy notification needs a string method. Anything else is an
 // error wrapping ErrInvalid. Parse does not keep b.
+//
+// Parse reads the object's members with a flat scan instead of
+// json.Unmarshal: encoding/json's reflective decoder needs over 2 KB of
+// stack, and Parse runs on every connection's reader goroutine, whose stack
+// the runtime never shrinks back once a message has grown it.
 func Parse(b []byte) (Message, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
@@ -97,48 +103,168 @@ func Parse(b []byte) (Message, error) {
 		}
 		return nil, invalid("not a JSON object")
 	}
-	var f map[string]json.RawMessage
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, invalid("not JSON: %v", err)
+	if !json.Valid(b) {
+		return nil, notJSON(b)
 	}
+	var f members
+	f.scan(b)
 	switch {
-	case truthy(f["request"]):
-		id, err := number(f["id"])
+	case truthy(f.request):
+		id, err := number(f.id)
 		if err != nil {
 			return nil, err
 		}
-		m, err := str(f["method"], "method")
+		m, err := str(f.method, "method")
 		if err != nil {
 			return nil, err
 		}
-		return &Request{ID: id, Method: m, Data: data(f["data"])}, nil
-	case truthy(f["response"]):
-		id, err := number(f["id"])
+		return &Request{ID: id, Method: m, Data: data(f.data)}, nil
+	case truthy(f.response):
+		id, err := number(f.id)
 		if err != nil {
 			return nil, err
 		}
-		r := &Response{ID: id, OK: truthy(f["ok"])}
+		r := &Response{ID: id, OK: truthy(f.ok)}
 		if r.OK {
-			r.Data = data(f["data"])
+			r.Data = data(f.data)
 			return r, nil
 		}
-		if n, err := number(f["errorCode"]); err == nil {
+		if n, err := number(f.errorCode); err == nil {
 			if v, err := strconv.ParseFloat(string(n), 64); err == nil {
 				r.ErrorCode = ErrorCode(int(v))
 			}
 		}
-		if s, err := str(f["errorReason"], "errorReason"); err == nil {
+		if s, err := str(f.errorReason, "errorReason"); err == nil {
 			r.ErrorReason = s
 		}
 		return r, nil
-	case truthy(f["notification"]):
-		m, err := str(f["method"], "method")
+	case truthy(f.notification):
+		m, err := str(f.method, "method")
 		if err != nil {
 			return nil, err
 		}
-		return &Notification{Method: m, Data: data(f["data"])}, nil
+		return &Notification{Method: m, Data: data(f.data)}, nil
 	}
 	return nil, invalid("neither request, response nor notification")
+}
+
+// notJSON is the error for b, which is not valid JSON.
+func notJSON(b []byte) error {
+	var f map[string]json.RawMessage
+	// json.Unmarshal finds the syntax error before it decodes anything.
+	return invalid("not JSON: %v", json.Unmarshal(b, &f))
+}
+
+// members are the values of the members of a message that Parse reads,
+// as slices of its input; nil when missing. A repeated name keeps its last
+// value, as json.Unmarshal into a map does.
+type members struct {
+	request, response, notification json.RawMessage
+	id, method, data, ok            json.RawMessage
+	errorCode, errorReason          json.RawMessage
+}
+
+// scan fills f from the JSON object b, which must be valid JSON.
+func (f *members) scan(b []byte) {
+	i := skipSpace(b, 1)
+	for i < len(b) && b[i] == '"' {
+		end := stringEnd(b, i)
+		name := b[i:end]
+		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
+		end = valueEnd(b, i)
+		f.set(name, b[i:end])
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+	}
+}
+
+// set records value v for the member named by the JSON string name.
+func (f *members) set(name, v json.RawMessage) {
+	var key string
+	if bytes.IndexByte(name, '\\') < 0 {
+		key = string(name[1 : len(name)-1])
+	} else if err := json.Unmarshal(name, &key); err != nil {
+		return
+	}
+	switch key {
+	case "request":
+		f.request = v
+	case "response":
+		f.response = v
+	case "notification":
+		f.notification = v
+	case "id":
+		f.id = v
+	case "method":
+		f.method = v
+	case "data":
+		f.data = v
+	case "ok":
+		f.ok = v
+	case "errorCode":
+		f.errorCode = v
+	case "errorReason":
+		f.errorReason = v
+	}
+}
+
+// skipSpace returns the index of the first byte of b at or after i that is
+// not JSON whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// stringEnd returns the index just past the valid JSON string at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index just past the valid JSON value at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	for ; i < len(b); i++ { // a number, true, false or null
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
 }
 
 // truthy is JavaScript truthiness of a JSON value; a missing one is false.
@@ -173,6 +299,9 @@ func number(v json.RawMessage) (json.RawMessage, error) {
 func str(v json.RawMessage, field string) (string, error) {
 	if len(v) == 0 || v[0] != '"' {
 		return "", invalid("%s is not a string", field)
+	}
+	if len(v) >= 2 && bytes.IndexByte(v[1:len(v)-1], '\\') < 0 && utf8.Valid(v[1:len(v)-1]) {
+		return string(v[1 : len(v)-1]), nil // nothing to unescape
 	}
 	var s string
 	if err := json.Unmarshal(v, &s); err != nil {

@@ -1,6 +1,7 @@
 package protoo
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -135,6 +136,42 @@ func FuzzParse(f *testing.F) {
 		m2, err := Parse(out)
 		if err != nil || m2.Kind() != m.Kind() {
 			t.Fatalf("re-encoded %s: %v, %v", out, m2, err)
+		}
+	})
+}
+
+// FuzzScanMatchesUnmarshal checks Parse's flat member scan against
+// json.Unmarshal into a map, which Parse used before: for every valid JSON
+// object both find the same raw value for every member Parse reads
+// (escaped names, repeated names, nesting and all).
+func FuzzScanMatchesUnmarshal(f *testing.F) {
+	for _, s := range []string{
+		`{"request":true,"id":1,"method":"echo","data":{"a":[1,{"b":"}"}]}}`,
+		`{"id":1,"id":2,"\u0069d":3, "method" : "x\"y" ,"data":"]"}`,
+		`{"response":true,"ok":false,"errorCode":-1.5e3,"errorReason":"\ud83d\ude00"}`,
+		`{"notification":null,"data":[[],{},"",0]}`, `{}`, `{"\"":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		b = bytes.TrimSpace(b)
+		if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+			return
+		}
+		var want map[string]json.RawMessage
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("valid object did not unmarshal: %v", err)
+		}
+		var got members
+		got.scan(b)
+		for name, v := range map[string]json.RawMessage{
+			"request": got.request, "response": got.response, "notification": got.notification,
+			"id": got.id, "method": got.method, "data": got.data, "ok": got.ok,
+			"errorCode": got.errorCode, "errorReason": got.errorReason,
+		} {
+			if !bytes.Equal(v, want[name]) {
+				t.Fatalf("%s: scan found %q, json.Unmarshal %q", name, v, want[name])
+			}
 		}
 	})
 }

@@ -43,13 +43,15 @@ func (c *Client) LoggedIn() bool { return c.Session() != nil }
 func (c *Client) OnMessage(_ Transport, op websocket.Opcode, data []byte) {
 	if op != websocket.OpText {
 		c.hub.stats.Invalid.Add(1)
-		c.notifyError(protoo.CodeBadRequest, "binary frames are not supported: send protoo JSON as text")
+		onOwnStack(func() {
+			c.notifyError(protoo.CodeBadRequest, "binary frames are not supported: send protoo JSON as text")
+		})
 		return
 	}
 	m, err := protoo.Parse(data)
 	if err != nil {
 		c.hub.stats.Invalid.Add(1)
-		c.notifyError(protoo.CodeBadRequest, strings.TrimPrefix(err.Error(), "protoo: "))
+		onOwnStack(func() { c.notifyError(protoo.CodeBadRequest, strings.TrimPrefix(err.Error(), "protoo: ")) })
 		return
 	}
 	if req, ok := m.(*protoo.Request); ok {

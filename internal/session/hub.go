@@ -159,7 +159,7 @@ func (h *Hub) Close() {
 func (h *Hub) Open(t Transport, query url.Values) *Client {
 	c := &Client{hub: h, t: t}
 	if query.Has("peerId") || query.Has("roomId") {
-		h.openURL(c, query)
+		onOwnStack(func() { h.openURL(c, query) }) // a login: see onOwnStack
 		return c
 	}
 	c.mu.Lock()

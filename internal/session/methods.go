@@ -18,6 +18,7 @@ func registerMethods(m *Mux) {
 	Handle(m, "subscribe", false, subscribe)
 	Handle(m, "unsubscribe", false, unsubscribe)
 	Handle(m, "publish", false, publish)
+	m.inline("echo", "send", "publish")
 }
 
 type loginRequest struct {
