@@ -26,7 +26,7 @@ type testServer struct {
 	wg      sync.WaitGroup
 }
 
-func startServer(t *testing.T, opts AcceptOptions, h Handler) *testServer {
+func startServer(t testing.TB, opts AcceptOptions, h Handler) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -76,6 +76,17 @@ func (c *Conn) flush() {
 	}
 }
 
+// writeOne writes one message that its sender found no queue and no
+// owner for, as the owner it has become.
+func (c *Conn) writeOne(it outItem) {
+	c.pendBase = append(c.pendBase[:0], it.frame)
+	if it.pooled != nil {
+		c.pendPool = append(c.pendPool, it.pooled)
+	}
+	c.pending, c.pendMsgs, c.pendClose = c.pendBase, 1, false
+	c.flush()
+}
+
 // takePending moves everything queued to c.pending. When the queue is
 // empty it gives the write side back and reports false; the release
 // happens under the queue's lock, so a frame queued after it finds the
@@ -96,10 +107,13 @@ func (c *Conn) writeNow() (bool, error) {
 	if c.writevFn == nil {
 		return false, nil
 	}
-	iov := iovPool.Get().(*iovecs)
-	defer iovPool.Put(iov)
-	c.wv.iov = iov
-	defer func() { c.wv.iov = nil }()
+	if len(c.pending) > 1 {
+		c.wv.iov = iovPool.Get().(*iovecs)
+		defer func() {
+			iovPool.Put(c.wv.iov)
+			c.wv.iov = nil
+		}()
+	}
 	for len(c.pending) > 0 {
 		c.wv.n, c.wv.again, c.wv.err = 0, false, nil
 		if err := c.raw.Write(c.writevFn); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,4 +140,51 @@ func dialDiscard(t *testing.T, url string) *Conn {
 		<-finished
 	})
 	return c
+}
+
+// BenchmarkFanoutTCP publishes to 200 subscribers over loopback TCP
+// through the shared flushers, each subscriber draining its socket: the
+// allocations per publication are the PreparedMessage's own, none per
+// recipient.
+func BenchmarkFanoutTCP(b *testing.B) {
+	const subs = 200
+	var mu sync.Mutex
+	var conns []*Conn
+	srv := startServer(b, AcceptOptions{Config: Config{QueueMessages: 1 << 16, QueueBytes: 1 << 30}}, HandlerFunc(func(c *Conn, _ Opcode, _ []byte) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}))
+	var drained sync.WaitGroup
+	for range subs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c, err := Dial(ctx, srv.URL, nil)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.SendMessage(OpText, []byte("subscribe")); err != nil {
+			b.Fatal(err)
+		}
+		nc := c.nc
+		defer nc.Close()
+		drained.Go(func() { _, _ = io.Copy(io.Discard, nc) })
+	}
+	if !testutil.Poll(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(conns) == subs }) {
+		b.Fatal("subscribers did not arrive")
+	}
+	payload := bytes.Repeat([]byte("x"), 100)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := NewPreparedMessage(OpText, payload)
+		for _, c := range conns {
+			if err := c.SendDroppable(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs), "ns/delivery")
+	srv.stop() // closes the connections: the subscribers' copies end
+	drained.Wait()
 }

@@ -267,6 +267,13 @@ func (c *Conn) enqueue(it outItem) error {
 		c.fail(StatusTryAgainLater, "slow consumer: outbound queue full")
 		return ErrQueueFull
 	}
+	if !droppable && len(q.data) == 0 && len(q.ctrl) == 0 && c.wbusy.CompareAndSwap(false, true) {
+		// Nothing queued and nobody writing: write it now, without a
+		// trip through the queue (a reply, an echo).
+		q.mu.Unlock()
+		c.writeOne(it)
+		return nil
+	}
 	q.data = append(q.data, it)
 	q.bytes += len(frame)
 	if droppable {

@@ -25,35 +25,42 @@ func (c *Conn) setRawWriter(nc net.Conn) {
 	c.writevFn = c.writev
 }
 
-// writev is the callback of raw.Write: one writev(2) of up to maxIovecs
-// buffers of c.pending. It always returns true, so that the runtime never
-// parks the caller waiting for the socket: EAGAIN is reported instead.
+// writev is the callback of raw.Write: one write(2) when c.pending holds
+// one buffer, else one writev(2) of up to maxIovecs of them (c.wv.iov,
+// which writeNow provides). It always returns true, so that the runtime
+// never parks the caller waiting for the socket: EAGAIN is reported
+// instead.
 func (c *Conn) writev(fd uintptr) bool {
-	iov := c.wv.iov
-	n := 0
-	for _, b := range c.pending {
-		if n == maxIovecs {
-			break
-		}
+	var p unsafe.Pointer
+	var n uintptr
+	trap := uintptr(syscall.SYS_WRITE)
+	if len(c.pending) == 1 {
+		b := c.pending[0]
 		if len(b) == 0 {
-			continue
+			return true
 		}
-		iov[n].Base = &b[0]
-		iov[n].SetLen(len(b))
-		n++
-	}
-	if n == 0 {
-		return true
+		p, n = unsafe.Pointer(&b[0]), uintptr(len(b))
+	} else {
+		iov := c.wv.iov
+		for _, b := range c.pending {
+			if n == maxIovecs {
+				break
+			}
+			if len(b) == 0 {
+				continue
+			}
+			iov[n].Base = &b[0]
+			iov[n].SetLen(len(b))
+			n++
+		}
+		if n == 0 {
+			return true
+		}
+		defer clear(iov[:n]) // the frames must not stay reachable from the pool
+		p, trap = unsafe.Pointer(&iov[0]), syscall.SYS_WRITEV
 	}
 	for {
-		var r uintptr
-		var errno syscall.Errno
-		if n == 1 {
-			// One buffer: write(2) is a little cheaper than writev.
-			r, _, errno = syscall.Syscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len))
-		} else {
-			r, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
-		}
+		r, _, errno := syscall.Syscall(trap, fd, uintptr(p), n)
 		switch errno {
 		case 0:
 			c.wv.n = int64(r)
@@ -62,10 +69,8 @@ func (c *Conn) writev(fd uintptr) bool {
 		case syscall.EAGAIN:
 			c.wv.again = true
 		default:
-			c.wv.err = os.NewSyscallError("writev", errno)
+			c.wv.err = os.NewSyscallError("write", errno)
 		}
-		break
+		return true
 	}
-	clear(iov[:n]) // the frames must not stay reachable from the pool
-	return true
 }
