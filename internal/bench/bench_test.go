@@ -105,3 +105,28 @@ func TestLoadsAgainstSwitchboard(t *testing.T) {
 		t.Fatalf("longpoll: %+v", l)
 	}
 }
+
+// TestMedianRounds picks each server's median round, keeping the servers'
+// order, with rounds where a server failed (missing) allowed.
+func TestMedianRounds(t *testing.T) {
+	r := func(s string, v float64) EchoResult { return EchoResult{Server: s, PerSecond: v} }
+	rounds := [][]EchoResult{
+		{r("switchboard", 300), r("gws", 100)},
+		{r("switchboard", 100), r("gws", 300)},
+		{r("switchboard", 200), r("gws", 200), r("gorilla", 50)},
+		{r("gorilla", 70)},
+	}
+	got := medianRounds(rounds)
+	want := []EchoResult{r("switchboard", 200), r("gws", 200), r("gorilla", 50)}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i].Server != want[i].Server || got[i].PerSecond != want[i].PerSecond {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+	if s := echoRoundList(rounds); s != "switchboard 300, 100, 200; gws 100, 300, 200; gorilla 50, 70" {
+		t.Fatalf("echoRoundList = %q", s)
+	}
+}

@@ -59,7 +59,11 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 
 	if len(res.Echo) > 0 {
 		e := res.Echo[0]
-		fmt.Fprintf(&b, "## Echo\n\n%d connections, %d-byte binary messages, %d in flight per connection, %.0f s measured. Switchboard serves it on `/echo`.\n\n", e.Connections, e.Payload, e.Concurrency, e.Seconds)
+		fmt.Fprintf(&b, "## Echo\n\n%d connections, %d-byte binary messages, %d in flight per connection, %.0f s measured. Switchboard serves it on `/echo`. ", e.Connections, e.Payload, e.Concurrency, e.Seconds)
+		if len(res.EchoRounds) > 1 {
+			fmt.Fprintf(&b, "Echo ran %d rounds, the servers taking turns, each round in a fresh process; the table shows each server's median round (messages/s of every round: %s).", len(res.EchoRounds), echoRoundList(res.EchoRounds))
+		}
+		b.WriteString("\n\n")
 		b.WriteString("| server | messages/s | vs gws | server CPU s | messages per server CPU-s | vs gws | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		base, cbase := 0.0, 0.0
 		for _, r := range res.Echo {
@@ -76,7 +80,7 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 	}
 	if len(res.Fanout) > 0 {
 		f := res.Fanout[0]
-		fmt.Fprintf(&b, "## Fanout\n\n%d subscribers on one channel, a publisher sending %d publications/s of %d bytes (%.1fM deliveries/s offered), %.0f s measured. Switchboard: protoo `login` + `subscribe` on `/ws`, `publish` requests (each delivery also carries the protoo `publication` envelope, about 90 bytes more than the peers' raw payload); peers: `/sub` and `/pub`. Latency is from the publisher's send to a subscriber's receipt (one delivery in %d sampled). \"delivered\" is deliveries over publications × subscribers: below 100%% the server dropped publications for subscribers it could not keep up with (Switchboard and gorilla drop; gws queues without bound). `switchboard+batch` is the same server with `serve --batch-delay %s`: each connection lets publications gather that long and writes them in one writev; the others write as soon as a publication is queued.\n\n",
+		fmt.Fprintf(&b, "## Fanout\n\n%d subscribers on one channel, a publisher sending %d publications/s of %d bytes (%.1fM deliveries/s offered), %.0f s measured. Switchboard: protoo `login` + `subscribe` on `/ws`, `publish` requests (each delivery also carries the protoo `publication` envelope, about 90 bytes more than the peers' raw payload); peers: `/sub` and `/pub`. Latency is from the publisher's send to a subscriber's receipt (one delivery in %d sampled). \"delivered\" is deliveries over publications × subscribers: below 100%% the server dropped publications for subscribers it could not keep up with (Switchboard and gorilla drop; gws queues without bound). Switchboard queues each publication's one encoded frame on every subscriber and a shared flusher per CPU writes each subscriber's queue with one writev, so publications that arrive while it works through the others leave together, without a goroutine wake-up per recipient; `switchboard+batch` is the same server with `serve --batch-delay %s`, where publications also wait up to that long for the flusher's next timed round. The peers write each publication to each subscriber on its own.\n\n",
 			f.Subscribers, f.Rate, f.Payload, float64(f.Rate*f.Subscribers)/1e6, f.Seconds, sampleEvery, res.BatchDelay)
 		b.WriteString("| server | deliveries/s | vs gws | server CPU s | deliveries per server CPU-s | vs gws | delivered | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		base, cbase := 0.0, 0.0
@@ -100,7 +104,7 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 		} else if i.Login {
 			what = "logged in (Switchboard: a protoo session on /ws; peers: plain on /echo)"
 		}
-		fmt.Fprintf(&b, "## Idle memory\n\n%d silent connections, %s. Growth of the server's resident memory (VmRSS in /proc/PID/status) and Go heap in use (`/debug/vars`) over the idle server, per connection.\n\n", i.Connections, what)
+		fmt.Fprintf(&b, "## Idle memory\n\n%d silent connections, %s. Growth of the server's resident memory (VmRSS in /proc/PID/status) and Go heap in use (`/debug/vars`) over the idle server, per connection. `switchboard (plain)` holds the same connections as the peers: plain WebSocket connections on `/echo`, no session.\n\n", i.Connections, what)
 		b.WriteString("| server | RSS KB/conn | vs gws | Go heap KB/conn | RSS total MB |\n|---|---:|---:|---:|---:|\n")
 		base := 0.0
 		for _, r := range res.Idle {
@@ -128,6 +132,20 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 	}
 	b.WriteString("## Sizes and limits\n\nThe generator raises its open-files limit to the hard limit and each server inherits it. The generator and the server each hold one socket per connection, in separate processes, so a load fits when its connections plus a small reserve stay under the limit (`switchboard bench` refuses bigger loads and says why). With a hard limit of 20,000 the defaults are: fanout 10,000 subscribers, idle 15,000 connections (19,000 in `--full`). Reproduce with `make bench` (quick, under 3 minutes) or `make bench-full`; one load against any server with `switchboard bench echo|fanout|idle|longpoll --help`.\n")
 	return os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(b.String()), 0o644)
+}
+
+// echoRoundList lists each server's messages/s round by round.
+func echoRoundList(rounds [][]EchoResult) string {
+	names, by := byServer(rounds)
+	var parts []string
+	for _, n := range names {
+		var vs []string
+		for _, r := range by[n] {
+			vs = append(vs, fmt.Sprintf("%.0f", r.PerSecond))
+		}
+		parts = append(parts, n+" "+strings.Join(vs, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // svgBars draws a horizontal bar chart.

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"time"
 )
 
@@ -53,26 +55,31 @@ type SuiteConfig struct {
 	Log      io.Writer // one line per result; nil for none
 	// BatchDelay names the batch-delay variant's setting in the report.
 	BatchDelay time.Duration
+	// EchoRounds is how many times echo runs on each server, the servers
+	// taking turns; the report shows each server's median round. Default 1.
+	EchoRounds int
 }
 
 // QuickSuite and FullSuite are the sizes of `make bench` and `make
 // bench-full`.
 func QuickSuite() SuiteConfig {
 	return SuiteConfig{
-		Echo:     EchoConfig{Connections: 1000, Payload: 512, Concurrency: 1, Duration: 5 * time.Second, Warmup: time.Second},
-		Fanout:   FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 100, Duration: 5 * time.Second, Warmup: time.Second},
-		Idle:     IdleConfig{Connections: 15000, Login: true, Settle: 2 * time.Second},
-		LongPoll: LongPollConfig{Pairs: 50, Payload: 256, Duration: 5 * time.Second},
+		Echo:       EchoConfig{Connections: 1000, Payload: 512, Concurrency: 1, Duration: 3 * time.Second, Warmup: time.Second},
+		EchoRounds: 3,
+		Fanout:     FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 200, Duration: 5 * time.Second, Warmup: time.Second},
+		Idle:       IdleConfig{Connections: 15000, Login: true, Settle: 2 * time.Second},
+		LongPoll:   LongPollConfig{Pairs: 50, Payload: 256, Duration: 5 * time.Second},
 	}
 }
 
 func FullSuite() SuiteConfig {
 	return SuiteConfig{
-		Full:     true,
-		Echo:     EchoConfig{Connections: 1000, Payload: 512, Concurrency: 1, Duration: 20 * time.Second, Warmup: 2 * time.Second},
-		Fanout:   FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 200, Duration: 15 * time.Second, Warmup: 2 * time.Second},
-		Idle:     IdleConfig{Connections: 19000, Login: true, Subscribe: true, Settle: 5 * time.Second},
-		LongPoll: LongPollConfig{Pairs: 200, Payload: 256, Duration: 20 * time.Second},
+		Full:       true,
+		Echo:       EchoConfig{Connections: 1000, Payload: 512, Concurrency: 1, Duration: 10 * time.Second, Warmup: 2 * time.Second},
+		EchoRounds: 3,
+		Fanout:     FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 200, Duration: 15 * time.Second, Warmup: 2 * time.Second},
+		Idle:       IdleConfig{Connections: 19000, Login: true, Subscribe: true, Settle: 5 * time.Second},
+		LongPoll:   LongPollConfig{Pairs: 200, Payload: 256, Duration: 20 * time.Second},
 	}
 }
 
@@ -86,7 +93,8 @@ type SuiteResult struct {
 	// variant, if it ran.
 	BatchDelay string           `json:"batch_delay,omitempty"`
 	Servers    []string         `json:"servers"`
-	Echo       []EchoResult     `json:"echo"`
+	Echo       []EchoResult     `json:"echo"` // each server's median round
+	EchoRounds [][]EchoResult   `json:"echo_rounds"`
 	Fanout     []FanoutResult   `json:"fanout"`
 	Idle       []IdleResult     `json:"idle"`
 	LongPoll   []LongPollResult `json:"longpoll"`
@@ -137,19 +145,25 @@ func RunSuite(ctx context.Context, servers []Server, cfg SuiteConfig) (*SuiteRes
 			logf("FAILED %s", msg)
 		}
 	}
-	for _, s := range servers {
-		if s.FanoutOnly {
-			continue
-		}
-		run("echo", s, func(t Target) error {
-			r, err := Echo(ctx, t, cfg.Echo)
-			if err == nil {
-				res.Echo = append(res.Echo, r)
-				logf("echo     %-17s %8.0f msg/s  %8.0f per server CPU-s   %s", s.Name, r.PerSecond, r.PerCPUSecond, r.Latency)
+	rounds := max(cfg.EchoRounds, 1)
+	for round := range rounds {
+		var got []EchoResult
+		for _, s := range servers {
+			if s.FanoutOnly {
+				continue
 			}
-			return err
-		})
+			run("echo", s, func(t Target) error {
+				r, err := Echo(ctx, t, cfg.Echo)
+				if err == nil {
+					got = append(got, r)
+					logf("echo     %-17s %8.0f msg/s  %8.0f per server CPU-s   %s   (round %d of %d)", s.Name, r.PerSecond, r.PerCPUSecond, r.Latency, round+1, rounds)
+				}
+				return err
+			})
+		}
+		res.EchoRounds = append(res.EchoRounds, got)
 	}
+	res.Echo = medianRounds(res.EchoRounds)
 	for _, s := range servers {
 		run("fanout", s, func(t Target) error {
 			r, err := Fanout(ctx, t, cfg.Fanout)
@@ -172,6 +186,20 @@ func RunSuite(ctx context.Context, servers []Server, cfg SuiteConfig) (*SuiteRes
 			}
 			return err
 		})
+		if s.Protocol == ProtocolSwitchboard && (cfg.Idle.Login || cfg.Idle.Subscribe) {
+			// The same connections as the peers': plain, on /echo.
+			run("idle", s, func(t Target) error {
+				plain := cfg.Idle
+				plain.Login, plain.Subscribe = false, false
+				t.Name += " (plain)"
+				r, err := Idle(ctx, t, plain)
+				if err == nil {
+					res.Idle = append(res.Idle, r)
+					logf("idle     %s", r)
+				}
+				return err
+			})
+		}
 	}
 	for _, s := range servers {
 		if s.Protocol != ProtocolSwitchboard || s.FanoutOnly {
@@ -187,6 +215,36 @@ func RunSuite(ctx context.Context, servers []Server, cfg SuiteConfig) (*SuiteRes
 		})
 	}
 	return res, ctx.Err()
+}
+
+// medianRounds returns, for each server in the order of the first round,
+// its median round by messages per second (the lower middle one of an
+// even count).
+func medianRounds(rounds [][]EchoResult) []EchoResult {
+	names, by := byServer(rounds)
+	var out []EchoResult
+	for _, n := range names {
+		rs := slices.Clone(by[n])
+		slices.SortFunc(rs, func(a, b EchoResult) int { return cmp.Compare(a.PerSecond, b.PerSecond) })
+		out = append(out, rs[(len(rs)-1)/2])
+	}
+	return out
+}
+
+// byServer groups the rounds' results by server, naming the servers in the
+// order they first appear.
+func byServer(rounds [][]EchoResult) ([]string, map[string][]EchoResult) {
+	var names []string
+	by := map[string][]EchoResult{}
+	for _, round := range rounds {
+		for _, r := range round {
+			if _, ok := by[r.Server]; !ok {
+				names = append(names, r.Server)
+			}
+			by[r.Server] = append(by[r.Server], r)
+		}
+	}
+	return names, by
 }
 
 // startServer starts s on a free loopback port and waits until it

@@ -60,7 +60,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
 	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
 	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
-	fs.DurationVar(&f.batchDelay, "batch-delay", 0, "let channel publications gather on a connection for this `long` before writing them, many to one writev: more fan-out throughput for up to this much more delivery latency; 0 writes at once")
+	fs.DurationVar(&f.batchDelay, "batch-delay", 0, "let channel publications wait up to this `long` for the flusher's next timed round, so that more of them share each connection's writev: fewer writes at moderate fan-out for up to this much more delivery latency; 0 writes at once (publications that pile up under load are batched anyway)")
 	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
 	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
