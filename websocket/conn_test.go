@@ -137,6 +137,17 @@ func dialRun(t *testing.T, url string, opts *DialOptions) (*Conn, *inbox, <-chan
 	}()
 	t.Cleanup(func() {
 		c.Close(StatusNormalClosure, "")
+		// A test that failed may leave the inbox full, and the reader
+		// waiting on it: drain it so that the close can finish.
+		go func() {
+			for {
+				select {
+				case <-in.ch:
+				case <-finished:
+					return
+				}
+			}
+		}()
 		<-finished
 	})
 	return c, in, done

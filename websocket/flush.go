@@ -228,6 +228,13 @@ func (c *Conn) blockingWriter() {
 			c.writeFailed(err)
 			return
 		}
+		if c.raw != nil {
+			// No deadline may outlive the write: a passed one would
+			// fail the next non-blocking write. (A connection without
+			// one writes here only and keeps moving its deadline.)
+			_ = c.nc.SetWriteDeadline(time.Time{})
+			c.deadlineSet = time.Time{}
+		}
 		c.batchWritten()
 	}
 }

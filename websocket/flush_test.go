@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ func TestConcurrentSendersKeepOrder(t *testing.T) {
 		wg.Wait()
 	}))
 	c, in, _ := dialRun(t, srv.URL, &DialOptions{Deflate: DeflateConfig{Disabled: true}})
+	_ = c.nc.(*net.TCPConn).SetReadBuffer(16 << 10) // a small window: the server's socket fills
 	if err := c.SendMessage(OpText, []byte("go")); err != nil {
 		t.Fatal(err)
 	}
@@ -187,4 +189,49 @@ func BenchmarkFanoutTCP(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs), "ns/delivery")
 	srv.stop() // closes the connections: the subscribers' copies end
 	drained.Wait()
+}
+
+// TestDeadlineDoesNotOutliveBlockedWrite: after the blocking writer has
+// waited out a full socket, its write deadline is cleared, so a message
+// sent long after still goes out without blocking (no second blocked
+// write, no failure).
+func TestDeadlineDoesNotOutliveBlockedWrite(t *testing.T) {
+	const big, count = 64 << 10, 256 // 16 MiB: more than the socket buffers hold
+	metrics := new(Metrics)
+	cfg := Config{WriteTimeout: 300 * time.Millisecond, QueueMessages: 4 * count, QueueBytes: 64 << 20, Metrics: metrics}
+	srv := startServer(t, AcceptOptions{Config: cfg, Deflate: DeflateConfig{Disabled: true}}, HandlerFunc(func(c *Conn, _ Opcode, data []byte) {
+		if string(data) == "fill" {
+			for range count {
+				_ = c.SendMessage(OpBinary, make([]byte, big))
+			}
+			return
+		}
+		_ = c.SendMessage(OpText, []byte("late"))
+	}))
+	c, in, _ := dialRun(t, srv.URL, &DialOptions{Deflate: DeflateConfig{Disabled: true}})
+	_ = c.nc.(*net.TCPConn).SetReadBuffer(16 << 10) // a small window: the server's socket fills
+	if err := c.SendMessage(OpText, []byte("fill")); err != nil {
+		t.Fatal(err)
+	}
+	// The inbox holds 64 messages until the test reads: the socket fills.
+	testutil.WaitFor(t, 10*time.Second, "a blocked write", func() bool { return metrics.BlockedWrites.Load() > 0 })
+	for range count {
+		if m := in.next(t); len(m.data) != big {
+			t.Fatalf("got %d bytes, want %d", len(m.data), big)
+		}
+	}
+	blocked := metrics.BlockedWrites.Load()
+	<-time.After(2 * cfg.WriteTimeout) // any deadline left behind has passed
+	if err := c.SendMessage(OpText, []byte("one more")); err != nil {
+		t.Fatal(err)
+	}
+	if m := in.next(t); string(m.data) != "late" {
+		t.Fatalf("got %q, want late", m.data)
+	}
+	if n := metrics.BlockedWrites.Load(); n != blocked {
+		t.Fatalf("a small write on an empty socket blocked (%d blocked writes, was %d)", n, blocked)
+	}
+	if n := metrics.WriteTimeouts.Load(); n != 0 {
+		t.Fatalf("%d write timeouts", n)
+	}
 }
