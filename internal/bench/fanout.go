@@ -13,7 +13,7 @@ import (
 type FanoutConfig struct {
 	Subscribers int           // default 10000
 	Payload     int           // publication size in bytes; default 100
-	Rate        int           // publications per second; default 100
+	Rate        int           // publications per second; default 200
 	Duration    time.Duration // measured time; default 10s
 	Warmup      time.Duration // unmeasured time first; default 1s
 	Channel     string        // Switchboard channel; default "bench"
@@ -28,7 +28,7 @@ func (c *FanoutConfig) defaults() {
 		c.Payload = max(c.Payload, 100, stampLen+2)
 	}
 	if c.Rate <= 0 {
-		c.Rate = 100
+		c.Rate = 200
 	}
 	if c.Duration <= 0 {
 		c.Duration = 10 * time.Second

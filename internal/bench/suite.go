@@ -65,7 +65,7 @@ type SuiteConfig struct {
 func QuickSuite() SuiteConfig {
 	return SuiteConfig{
 		Echo:       EchoConfig{Connections: 1000, Payload: 512, Concurrency: 1, Duration: 3 * time.Second, Warmup: time.Second},
-		EchoRounds: 3,
+		EchoRounds: 5,
 		Fanout:     FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 200, Duration: 5 * time.Second, Warmup: time.Second},
 		Idle:       IdleConfig{Connections: 15000, Login: true, Settle: 2 * time.Second},
 		LongPoll:   LongPollConfig{Pairs: 50, Payload: 256, Duration: 5 * time.Second},

@@ -76,7 +76,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		var c bench.FanoutConfig
 		fs.IntVar(&c.Subscribers, "subscribers", 10000, "subscribers (`n`)")
 		fs.IntVar(&c.Payload, "payload", 100, "publication size in `bytes`")
-		fs.IntVar(&c.Rate, "rate", 100, "publications per second (`n`)")
+		fs.IntVar(&c.Rate, "rate", 200, "publications per second (`n`); the default offers 2M deliveries per second to 10,000 subscribers, more than 2 cores deliver")
 		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured `time`")
 		fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured `time` first")
 		fs.StringVar(&c.Channel, "channel", "bench", "Switchboard `channel`")
