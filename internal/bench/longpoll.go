@@ -77,13 +77,38 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 			c()
 		}
 	}()
-	start := time.Now()
+	// The protocol tells every member of each later sign-in: member i
+	// has len(members)-1-i notices queued. Each member takes its notices
+	// first, so that the exchange, measured from when all are done, does
+	// not wait behind them.
+	var drained sync.WaitGroup
+	drained.Add(len(members))
+	begin := make(chan struct{})
+	var start time.Time
 	for i, m := range members {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var samples []time.Duration
 			defer func() { rec.merge(samples) }()
+			notices := len(members) - 1 - i
+			for notices > 0 {
+				ev, err := m.c.Wait(run)
+				if err != nil {
+					errs.Add(1)
+					drained.Done()
+					return
+				}
+				if ev.Presence != nil {
+					notices--
+				}
+			}
+			drained.Done()
+			select {
+			case <-begin:
+			case <-run.Done():
+				return
+			}
 			payload := bytes.Repeat([]byte{'x'}, cfg.Payload)
 			if i%2 == 0 { // a starts the exchange
 				stampPayload(payload, time.Now())
@@ -117,6 +142,9 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 			}
 		}()
 	}
+	drained.Wait()
+	start = time.Now()
+	close(begin)
 	p := startProgress(cfg.Progress, "longpoll "+t.Name, timeFrac(cfg.Duration), func() string {
 		return fmt.Sprintf("%.0f msg/s", float64(relayed.Load())/time.Since(start).Seconds())
 	})

@@ -121,7 +121,7 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 	}
 	if len(res.LongPoll) > 0 {
 		l := res.LongPoll[0]
-		fmt.Fprintf(&b, "## Long-poll (peerconnection)\n\n%d pairs of WebRTC peerconnection members relaying a %d-byte message back and forth (hanging GET /wait, POST /message, a TCP connection per request as in the protocol), %.0f s. Switchboard only: the peers do not speak this protocol.\n\n", l.Pairs, l.Payload, l.Seconds)
+		fmt.Fprintf(&b, "## Long-poll (peerconnection)\n\n%d pairs of WebRTC peerconnection members relaying a %d-byte message back and forth (hanging GET /wait, POST /message, a TCP connection per request as in the protocol), %.0f s, measured once every member has taken the sign-in notices the protocol queues for it (one per later member). Switchboard only: the peers do not speak this protocol.\n\n", l.Pairs, l.Payload, l.Seconds)
 		b.WriteString("| server | relayed/s | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---:|---:|---:|---:|---:|\n")
 		var bars []bar
 		for _, r := range res.LongPoll {

@@ -79,7 +79,7 @@ func FullSuite() SuiteConfig {
 		EchoRounds: 3,
 		Fanout:     FanoutConfig{Subscribers: 10000, Payload: 100, Rate: 200, Duration: 15 * time.Second, Warmup: 2 * time.Second},
 		Idle:       IdleConfig{Connections: 19000, Login: true, Subscribe: true, Settle: 5 * time.Second},
-		LongPoll:   LongPollConfig{Pairs: 200, Payload: 256, Duration: 20 * time.Second},
+		LongPoll:   LongPollConfig{Pairs: 100, Payload: 256, Duration: 20 * time.Second},
 	}
 }
 

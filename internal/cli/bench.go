@@ -102,7 +102,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	case "longpoll":
 		var c bench.LongPollConfig
-		fs.IntVar(&c.Pairs, "pairs", 50, "member pairs (`n`)")
+		fs.IntVar(&c.Pairs, "pairs", 50, "member pairs (`n`); the protocol tells every member of each later sign-in, and these notices, taken before the measured time, grow with the square of the members")
 		fs.IntVar(&c.Payload, "payload", 256, "message size in `bytes`")
 		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured `time`")
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
