@@ -41,6 +41,8 @@ type pionPeer struct {
 	events chan string // what the wait loop saw: "bye from N", "offline N"
 	dc     chan *webrtc.DataChannel
 	got    chan string // data channel messages received
+	// offered is closed once the local offer is set (the offering side).
+	offered chan struct{}
 }
 
 func newPionPeer(t *testing.T, ctx context.Context, url, name string) *pionPeer {
@@ -61,7 +63,7 @@ func newPionPeer(t *testing.T, ctx context.Context, url, name string) *pionPeer 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &pionPeer{t: t, name: name, sig: sig, pc: pc, out: make(chan []byte, 64),
+	return &pionPeer{t: t, name: name, sig: sig, pc: pc, out: make(chan []byte, 64), offered: make(chan struct{}),
 		events: make(chan string, 16), dc: make(chan *webrtc.DataChannel, 1), got: make(chan string, 4)}
 }
 
@@ -129,6 +131,16 @@ func (p *pionPeer) handle(ev peerconnection.Event) {
 			return
 		}
 		desc := webrtc.SessionDescription{Type: webrtc.NewSDPType(sd.Type), SDP: sd.SDP}
+		if desc.Type == webrtc.SDPTypeAnswer {
+			// The answer can overtake our own SetLocalDescription of
+			// the offer it answers (the offer went out first).
+			select {
+			case <-p.offered:
+			case <-time.After(10 * time.Second):
+				p.t.Errorf("%s: an answer, but no offer of ours was set", p.name)
+				return
+			}
+		}
 		if err := p.pc.SetRemoteDescription(desc); err != nil {
 			p.t.Errorf("%s: SetRemoteDescription: %v", p.name, err)
 			return
@@ -198,10 +210,11 @@ func TestPionCallThroughServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob.sendDescription(offer)
+	bob.sendDescription(offer) // before SetLocalDescription starts the candidates
 	if err := bob.pc.SetLocalDescription(offer); err != nil {
 		t.Fatal(err)
 	}
+	close(bob.offered)
 
 	for _, side := range []*pionPeer{alice, bob} {
 		other := "bob"
