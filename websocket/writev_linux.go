@@ -60,7 +60,8 @@ func (c *Conn) writev(fd uintptr) bool {
 		p, trap = unsafe.Pointer(&iov[0]), syscall.SYS_WRITEV
 	}
 	for {
-		r, _, errno := syscall.Syscall(trap, fd, uintptr(p), n)
+		// RawSyscall: the socket is non-blocking (see rawRead).
+		r, _, errno := syscall.RawSyscall(trap, fd, uintptr(p), n)
 		switch errno {
 		case 0:
 			c.wv.n = int64(r)
