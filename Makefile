@@ -6,7 +6,7 @@
 #   make lint    gofmt and go vet
 #   make bench   build the comparison servers (bench/peers) and run the quick
 #                load suite against them and Switchboard: writes BENCHMARKS.md
-#   make bench-full  the same with larger loads (several minutes)
+#   make bench-full  the same with larger loads (about four minutes)
 #   make gobench the go test -bench micro-benchmarks, with -benchmem
 #   make fuzz    run each Fuzz target for FUZZTIME (make fuzz FUZZTIME=2m)
 
