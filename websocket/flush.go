@@ -3,7 +3,6 @@ package websocket
 import (
 	"errors"
 	"net"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -117,12 +116,7 @@ func (c *Conn) writeNow() (bool, error) {
 	for len(c.pending) > 0 {
 		c.wv.n, c.wv.again, c.wv.err = 0, false, nil
 		if err := c.raw.Write(c.writevFn); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// A deadline the blocking writer left behind has
-				// passed; it sets a fresh one.
-				return false, nil
-			}
-			return false, err
+			return false, err // closed (the blocking writer clears its deadlines)
 		}
 		if c.wv.err != nil {
 			return false, c.wv.err

@@ -46,8 +46,6 @@ func (v *utf8Validator) write(b []byte) bool {
 // done reports whether the text ended on a rune boundary.
 func (v *utf8Validator) done() bool { return v.need == 0 }
 
-func (v *utf8Validator) reset() { *v = utf8Validator{} }
-
 // start takes the lead byte c of a multi-byte rune (Unicode table 3-7).
 func (v *utf8Validator) start(c byte) bool {
 	v.lo, v.hi = 0x80, 0xbf

@@ -65,12 +65,8 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 		}
 		b.WriteString("\n\n")
 		b.WriteString("| server | messages/s | vs gws | server CPU s | messages per server CPU-s | vs gws | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		base, cbase := 0.0, 0.0
-		for _, r := range res.Echo {
-			if r.Server == "gws" {
-				base, cbase = r.PerSecond, r.PerCPUSecond
-			}
-		}
+		g := gwsRow(res.Echo, func(r EchoResult) string { return r.Server })
+		base, cbase := g.PerSecond, g.PerCPUSecond
 		var bars []bar
 		for _, r := range res.Echo {
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %.2f | %.0f | %s | %.2f | %.2f | %.2f | %d |\n", r.Server, r.PerSecond, ratio(r.PerSecond, base), r.ServerCPU, r.PerCPUSecond, ratio(r.PerCPUSecond, cbase), r.Latency.P50Ms, r.Latency.P99Ms, r.Latency.P999Ms, r.Errors)
@@ -83,12 +79,8 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 		fmt.Fprintf(&b, "## Fanout\n\n%d subscribers on one channel, a publisher sending %d publications/s of %d bytes (%.1fM deliveries/s offered), %.0f s measured. Switchboard: protoo `login` + `subscribe` on `/ws`, `publish` requests (each delivery also carries the protoo `publication` envelope, about 90 bytes more than the peers' raw payload); peers: `/sub` and `/pub`. Latency is from the publisher's send to a subscriber's receipt (one delivery in %d sampled). \"delivered\" is deliveries over publications × subscribers: below 100%% the server dropped publications for subscribers it could not keep up with, or had not written them by the end of the window (Switchboard and gorilla drop; gws queues without bound). Switchboard queues each publication's one encoded frame on every subscriber and a shared flusher per CPU writes each subscriber's queue with one writev, so publications that arrive while it works through the others leave together, without a goroutine wake-up per recipient; `switchboard+batch` is the same server with `serve --batch-delay %s`, where publications also wait up to that long for the flusher's next timed round. The peers write each publication to each subscriber on its own.\n\n",
 			f.Subscribers, f.Rate, f.Payload, float64(f.Rate*f.Subscribers)/1e6, f.Seconds, sampleEvery, res.BatchDelay)
 		b.WriteString("| server | deliveries/s | vs gws | server CPU s | deliveries per server CPU-s | vs gws | delivered | p50 ms | p99 ms | p99.9 ms | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		base, cbase := 0.0, 0.0
-		for _, r := range res.Fanout {
-			if r.Server == "gws" {
-				base, cbase = r.PerSecond, r.PerCPUSecond
-			}
-		}
+		g := gwsRow(res.Fanout, func(r FanoutResult) string { return r.Server })
+		base, cbase := g.PerSecond, g.PerCPUSecond
 		var bars []bar
 		for _, r := range res.Fanout {
 			fmt.Fprintf(&b, "| %s | %.0f | %s | %.2f | %.0f | %s | %.1f%% | %.2f | %.2f | %.2f | %d |\n", r.Server, r.PerSecond, ratio(r.PerSecond, base), r.ServerCPU, r.PerCPUSecond, ratio(r.PerCPUSecond, cbase), 100*r.DeliveredShare, r.Latency.P50Ms, r.Latency.P99Ms, r.Latency.P999Ms, r.Errors)
@@ -106,12 +98,7 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 		}
 		fmt.Fprintf(&b, "## Idle memory\n\n%d silent connections, %s. Growth of the server's resident memory (VmRSS in /proc/PID/status) and Go heap in use (`/debug/vars`) over the idle server, per connection. `switchboard (plain)` holds the same connections as the peers: plain WebSocket connections on `/echo`, no session.\n\n", i.Connections, what)
 		b.WriteString("| server | RSS KB/conn | vs gws | Go heap KB/conn | RSS total MB |\n|---|---:|---:|---:|---:|\n")
-		base := 0.0
-		for _, r := range res.Idle {
-			if r.Server == "gws" {
-				base = r.RSSPerConn
-			}
-		}
+		base := gwsRow(res.Idle, func(r IdleResult) string { return r.Server }).RSSPerConn
 		var bars []bar
 		for _, r := range res.Idle {
 			fmt.Fprintf(&b, "| %s | %.1f | %s | %.1f | %.0f |\n", r.Server, r.RSSPerConn, ratio(r.RSSPerConn, base), r.HeapPerConn, float64(r.After.RSSBytes)/(1<<20))
@@ -132,6 +119,18 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 	}
 	b.WriteString("## Sizes and limits\n\nThe generator raises its open-files limit to the hard limit and each server inherits it. The generator and the server each hold one socket per connection, in separate processes, so a load fits when its connections plus a small reserve stay under the limit (`switchboard bench` refuses bigger loads and says why). With a hard limit of 20,000 the defaults are: fanout 10,000 subscribers, idle 15,000 connections (19,000 in `--full`). Reproduce with `make bench` (quick, under 3 minutes) or `make bench-full`; one load against any server with `switchboard bench echo|fanout|idle|longpoll --help`.\n")
 	return os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(b.String()), 0o644)
+}
+
+// gwsRow returns the result of gws, the baseline of the ratios, or the
+// zero value (no ratios) when gws did not run.
+func gwsRow[T any](rows []T, server func(T) string) T {
+	for _, r := range rows {
+		if server(r) == "gws" {
+			return r
+		}
+	}
+	var zero T
+	return zero
 }
 
 // echoRoundList lists each server's messages/s round by round.

@@ -115,7 +115,7 @@ func (c *Client) reply(id json.RawMessage, v any, err error) {
 		c.hub.stats.Errors.Add(1)
 		b = protoo.AppendError(nil, id, protoo.CodeOf(err), reasonOf(err))
 	}
-	_ = c.t.Send(websocket.NewPreparedMessage(websocket.OpText, b))
+	_ = c.t.SendMessage(websocket.OpText, b)
 }
 
 // notify sends a notification.
@@ -124,7 +124,7 @@ func (c *Client) notify(method string, v any) {
 	if err != nil {
 		return
 	}
-	_ = c.t.Send(websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, method, data)))
+	_ = c.t.SendMessage(websocket.OpText, protoo.AppendNotification(nil, method, data))
 }
 
 // errorNotice is the data of notification error.

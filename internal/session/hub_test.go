@@ -24,8 +24,8 @@ type fakeTransport struct {
 	reason    string
 }
 
-func (f *fakeTransport) record(m *websocket.PreparedMessage) {
-	msg, err := protoo.Parse(m.Payload())
+func (f *fakeTransport) record(payload []byte) {
+	msg, err := protoo.Parse(payload)
 	if err != nil {
 		panic(err)
 	}
@@ -34,12 +34,16 @@ func (f *fakeTransport) record(m *websocket.PreparedMessage) {
 	f.mu.Unlock()
 }
 
-func (f *fakeTransport) Send(m *websocket.PreparedMessage) error { f.record(m); return nil }
+func (f *fakeTransport) Send(m *websocket.PreparedMessage) error { f.record(m.Payload()); return nil }
+func (f *fakeTransport) SendMessage(_ websocket.Opcode, data []byte) error {
+	f.record(data)
+	return nil
+}
 func (f *fakeTransport) SendDroppable(m *websocket.PreparedMessage) error {
 	f.mu.Lock()
 	f.droppable++
 	f.mu.Unlock()
-	f.record(m)
+	f.record(m.Payload())
 	return nil
 }
 func (f *fakeTransport) Close(code websocket.StatusCode, reason string) {

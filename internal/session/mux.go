@@ -93,11 +93,12 @@ func (m *Mux) Methods() []string {
 // methods run on the calling goroutine, the connection's reader; the others
 // (login, subscribe, ...) run on a goroutine of their own, see onOwnStack.
 func (m *Mux) serve(c *Client, req *protoo.Request) {
-	if m.methods[req.Method].inline {
-		m.serveHere(c, req)
+	meth, ok := m.methods[req.Method]
+	if meth.inline {
+		serveHere(c, req, meth, ok)
 		return
 	}
-	onOwnStack(func() { m.serveHere(c, req) })
+	onOwnStack(func() { serveHere(c, req, meth, ok) })
 }
 
 // onOwnStack runs fn on a new goroutine and waits for it; a panic in fn is
@@ -123,25 +124,24 @@ func onOwnStack(fn func()) {
 	}
 }
 
-// serveHere runs a request on the calling goroutine and answers it exactly
-// once.
-func (m *Mux) serveHere(c *Client, req *protoo.Request) {
+// serveHere runs a request with its method (ok: registered) on the
+// calling goroutine and answers it exactly once.
+func serveHere(c *Client, req *protoo.Request, meth method, ok bool) {
 	call := &Call{Client: c, ID: req.ID, Method: req.Method}
-	v, err := m.dispatch(call, req)
+	v, err := dispatch(call, req, meth, ok)
 	if !call.replied {
 		call.replied = true
 		c.reply(req.ID, v, err)
 	}
 }
 
-func (m *Mux) dispatch(call *Call, req *protoo.Request) (v any, err error) {
+func dispatch(call *Call, req *protoo.Request, meth method, ok bool) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			call.Client.hub.log.Error("session: method panicked", "method", req.Method, "panic", r)
 			v, err = nil, protoo.Errorf(protoo.CodeInternal, "internal error in %s", req.Method)
 		}
 	}()
-	meth, ok := m.methods[req.Method]
 	if !meth.public && !call.Client.LoggedIn() {
 		return nil, protoo.Errorf(protoo.CodeUnauthorized, "not logged in: the first request must be login")
 	}

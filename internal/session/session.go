@@ -12,6 +12,10 @@ type Transport interface {
 	// not keep up, the transport applies its slow-consumer rule and Send
 	// returns an error.
 	Send(m *websocket.PreparedMessage) error
+	// SendMessage encodes and queues a message for this transport alone
+	// (a reply, a notification to one client); data is copied. A
+	// websocket.Conn encodes it into a pooled frame.
+	SendMessage(op websocket.Opcode, data []byte) error
 	// SendDroppable queues a message that the slow-consumer rule may
 	// drop, oldest first, instead of closing: a channel publication the
 	// client can recover by offset.
@@ -42,14 +46,7 @@ func (f HandlerFunc) OnMessage(t Transport, op websocket.Opcode, data []byte) { 
 // Echo is the raw echo service: every message goes back verbatim with the
 // same opcode. Conformance suites and benchmarks drive it. It keeps nothing
 // of data, so it may serve connections with
-// websocket.Config.ReuseMessageBuffer; on a *websocket.Conn the echo is
-// encoded straight into a pooled frame, so an echo allocates nothing.
+// websocket.Config.ReuseMessageBuffer: an echo then allocates nothing.
 var Echo Handler = HandlerFunc(func(t Transport, op websocket.Opcode, data []byte) {
-	if c, ok := t.(interface {
-		SendMessage(websocket.Opcode, []byte) error
-	}); ok {
-		_ = c.SendMessage(op, data)
-		return
-	}
-	_ = t.Send(websocket.NewPreparedMessage(op, data))
+	_ = t.SendMessage(op, data)
 })
