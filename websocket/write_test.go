@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
 func TestPreparedMessageOwnsItsBytes(t *testing.T) {
@@ -189,9 +190,7 @@ func TestBatchDelayGathersPublications(t *testing.T) {
 		readText(t, peer, s)
 	}
 	// The writer counts its write after the pipe handed over the bytes.
-	for deadline := time.Now().Add(10 * time.Second); c.cfg.Metrics.Writes.Load() == 0 && time.Now().Before(deadline); {
-		runtime.Gosched()
-	}
+	testutil.WaitFor(t, 10*time.Second, "the write to be counted", func() bool { return c.cfg.Metrics.Writes.Load() > 0 })
 	if n := c.cfg.Metrics.Writes.Load(); n != 1 {
 		t.Fatalf("%d writes for three publications queued together, want 1", n)
 	}

@@ -48,6 +48,10 @@ func TestClientOneShot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// A one-shot client exits as soon as it has its reply; the
+			// server notices the close a moment later. Wait for the
+			// earlier ones to be gone, so "online" sees only its own.
+			waitOnline(t, ts)
 			code, stdout, stderr := runCmd(t, tt.args...)
 			if code != tt.code || stdout != tt.stdout || !strings.Contains(stderr, tt.stderrHas) {
 				t.Fatalf("%q: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr with %q",
@@ -58,6 +62,15 @@ func TestClientOneShot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitOnline waits until exactly names (sorted) are logged in on ts.
+func waitOnline(t *testing.T, ts *servertest.Server, names ...string) {
+	t.Helper()
+	want := strings.Join(names, ",")
+	testutil.WaitFor(t, clientWait, "online = ["+want+"]", func() bool {
+		return strings.Join(ts.Hub().Online(), ",") == want
+	})
 }
 
 func TestClientUsage(t *testing.T) {
@@ -107,6 +120,7 @@ func TestClientInteractive(t *testing.T) {
 		t.Fatalf("alice's send: exit %d, %q %q", code, out, errOut)
 	}
 	waitOut(`message from alice: "hello"`)
+	waitOnline(t, ts, "bob") // alice's one-shot session closes a moment after her send
 
 	// Errors are one line and the session goes on.
 	say("echo {bad", `error: bad JSON "{bad"`)

@@ -233,21 +233,14 @@ func TestHTTP(t *testing.T) {
 		if err := cl.roundTrip(websocket.OpText, []byte("count me")); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := hc.Get(ts.URL("http", "/stats"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "application/json" {
-			t.Fatalf("GET /stats = %d, Content-Type %q", resp.StatusCode, ct)
-		}
+		// The echo is counted out once its write has returned, which can
+		// be a moment after the client has read it: poll.
 		var st server.Stats
-		dec := json.NewDecoder(resp.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&st); err != nil {
-			t.Fatalf("decode /stats: %v", err)
+		counted := func() bool {
+			st = getStats(t, hc, ts.URL("http", "/stats"))
+			return st.Open >= 1 && st.Opened >= 1 && st.MessagesIn >= 1 && st.MessagesOut >= 1 && st.UptimeSeconds > 0
 		}
-		if st.Open < 1 || st.Opened < 1 || st.MessagesIn < 1 || st.MessagesOut < 1 || st.UptimeSeconds <= 0 {
+		if !testutil.Poll(waitTimeout, counted) {
 			t.Errorf("/stats = %+v, want the open connection and its message counted", st)
 		}
 	})
@@ -330,6 +323,26 @@ func TestHTTP(t *testing.T) {
 
 // TestMaxConnections checks that connections past MaxConnections get 503,
 // and that a slot freed is usable again.
+// getStats fetches and strictly decodes /stats.
+func getStats(t *testing.T, hc *http.Client, url string) server.Stats {
+	t.Helper()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "application/json" {
+		t.Fatalf("GET /stats = %d, Content-Type %q", resp.StatusCode, ct)
+	}
+	var st server.Stats
+	dec := json.NewDecoder(resp.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		t.Fatalf("decode /stats: %v", err)
+	}
+	return st
+}
+
 func TestMaxConnections(t *testing.T) {
 	ts := servertest.Start(t, server.Config{MaxConnections: 2})
 	cl := dial(t, ts.URL("ws", "/echo"), nil)
