@@ -321,11 +321,11 @@ func TestDeadPeerDropped(t *testing.T) {
 }
 
 func TestPingsKeepAnsweringPeerAlive(t *testing.T) {
-	srv := startServer(t, AcceptOptions{Config: Config{PingInterval: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond}}, echoHandler)
+	srv := startServer(t, AcceptOptions{Config: Config{PingInterval: 50 * time.Millisecond, PingTimeout: 500 * time.Millisecond}}, echoHandler)
 	c, in, _ := dialRun(t, srv.URL, nil)
 	// Our client answers pings by itself; after many ping periods the
 	// connection still echoes.
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(2 * time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		if err := c.SendMessage(OpText, []byte("still here")); err != nil {
 			t.Fatal(err)

@@ -180,7 +180,7 @@ func readText(t *testing.T, r io.Reader, want string) {
 // TestBatchDelayGathersPublications: droppable messages queued within
 // BatchDelay go out in one write.
 func TestBatchDelayGathersPublications(t *testing.T) {
-	c, peer := pipeConn(t, 50*time.Millisecond)
+	c, peer := pipeConn(t, 200*time.Millisecond)
 	for _, s := range []string{"p1", "p2", "p3"} {
 		if err := c.SendDroppable(NewPreparedMessage(OpText, []byte(s))); err != nil {
 			t.Fatal(err)

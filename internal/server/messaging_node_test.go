@@ -102,8 +102,9 @@ func TestProtooClientWorkflows(t *testing.T) {
 		times = append(times, tm)
 	}
 	for i := 1; i < len(times); i++ {
-		if d := times[i].Sub(times[i-1]); d < 900*time.Millisecond || d > 1100*time.Millisecond {
-			t.Errorf("stream publications %v apart, want 1 s", d)
+		// One a second; the bounds leave room for a busy machine.
+		if d := times[i].Sub(times[i-1]); d < 500*time.Millisecond || d > 1500*time.Millisecond {
+			t.Errorf("stream publications %v apart, want about 1 s", d)
 		}
 	}
 	if res.StreamForbidden.Code != 403 {

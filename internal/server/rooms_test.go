@@ -19,7 +19,7 @@ import (
 // coming back gives peerLeft once the period ends.
 func TestRoomsGraceAndReconnect(t *testing.T) {
 	testutil.CheckGoroutines(t, msgWait)
-	const grace = 700 * time.Millisecond
+	const grace = 1500 * time.Millisecond
 	ts := servertest.Start(t, server.Config{Messaging: server.MessagingConfig{ResumeGrace: grace}})
 	a := dialMsg(t, ts.URL("ws", "/?roomId=g&peerId=ann"), websocket.Config{})
 	a.waitFor(t, "joined", isNote("joined"))

@@ -193,7 +193,7 @@ func TestTakeoverKeepsSubscriptions(t *testing.T) {
 }
 
 func TestLoginDeadline(t *testing.T) {
-	h := NewHub(Config{LoginTimeout: 20 * time.Millisecond})
+	h := NewHub(Config{LoginTimeout: 200 * time.Millisecond})
 	defer h.Close()
 	idle := open(h, "")
 	quick := open(h, "")
@@ -214,7 +214,7 @@ func TestLoginDeadline(t *testing.T) {
 }
 
 func TestResumeGrace(t *testing.T) {
-	h := NewHub(Config{ResumeGrace: 30 * time.Millisecond})
+	h := NewHub(Config{ResumeGrace: 300 * time.Millisecond})
 	defer h.Close()
 	watch := open(h, "")
 	watch.ok(t, "login", map[string]string{"name": "watch"}, nil)
