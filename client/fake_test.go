@@ -23,14 +23,15 @@ import (
 type fakeServer struct {
 	addr string
 
-	mu      sync.Mutex
-	conns   map[*websocket.Conn]bool
-	subs    map[*websocket.Conn]map[string]bool
-	history map[string][]client.Publication
-	tokens  map[string]string // name -> resume token
-	logins  []map[string]string
-	skip    map[uint64]bool // offsets live subscribers do not get
-	epoch   string
+	mu       sync.Mutex
+	conns    map[*websocket.Conn]bool
+	accepted int // connections ever accepted
+	subs     map[*websocket.Conn]map[string]bool
+	history  map[string][]client.Publication
+	tokens   map[string]string // name -> resume token
+	logins   []map[string]string
+	skip     map[uint64]bool // offsets live subscribers do not get
+	epoch    string
 }
 
 func startFake(t *testing.T) *fakeServer {
@@ -60,6 +61,7 @@ func (f *fakeServer) serve(ctx context.Context, nc net.Conn, req *httphead.Reque
 	}
 	f.mu.Lock()
 	f.conns[c] = true
+	f.accepted++
 	f.subs[c] = map[string]bool{}
 	f.mu.Unlock()
 	_ = c.Run(ctx, websocket.HandlerFunc(f.onMessage))
@@ -76,6 +78,12 @@ func (f *fakeServer) closeAll(code websocket.StatusCode, reason string) {
 	for c := range f.conns {
 		c.Close(code, reason)
 	}
+}
+
+func (f *fakeServer) acceptedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.accepted
 }
 
 func (f *fakeServer) connCount() int {
