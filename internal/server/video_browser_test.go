@@ -25,7 +25,10 @@ type peerStats struct {
 	FramesDecoded int    `json:"framesDecoded"`
 	Playing       bool   `json:"playing"`
 	Connection    string `json:"connection"`
+	Signaling     string `json:"signaling"`
+	ICE           string `json:"ice"`
 	Channel       string `json:"channel"`
+	Error         string `json:"error,omitempty"`
 }
 
 // roomStats reads the page's per-member WebRTC figures (getStats).
@@ -112,8 +115,9 @@ func TestVideoRoomBrowser(t *testing.T) {
 	}
 	first := make(map[string]map[string]int)
 	for _, p := range pages {
-		testutil.WaitFor(t, 60*time.Second, p.name+" playing two remote videos", func() bool {
-			st := roomStats(p)
+		var st map[string]peerStats
+		playing := func() bool {
+			st = roomStats(p)
 			if len(st) != 2 {
 				return false
 			}
@@ -127,7 +131,10 @@ func TestVideoRoomBrowser(t *testing.T) {
 				first[p.name][o] = s.FramesDecoded
 			}
 			return true
-		})
+		}
+		if !testutil.Poll(60*time.Second, playing) {
+			t.Fatalf("timed out after 60s waiting for %s playing two remote videos: %+v", p.name, st)
+		}
 	}
 	firstFrames := time.Since(start)
 	for _, p := range pages {

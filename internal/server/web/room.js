@@ -5,8 +5,9 @@
 // connection follows the "perfect negotiation" pattern (W3C WebRTC, §10.7
 // example): both sides may offer at any time; when offers cross, the
 // impolite side ignores the other's offer and the polite side rolls its own
-// back. Offers, answers and ICE candidates travel as the data of signal
-// {room, to, data}: {description} or {candidate}. Every connection also
+// back; a connection whose ICE fails restarts it. Offers, answers and ICE
+// candidates travel as the data of signal {room, to, data}: {description}
+// or {candidate}. Every connection also
 // carries a negotiated data channel ("chat", id 0), so no side has to wait
 // for the other to create it.
 
@@ -117,7 +118,10 @@ export class VideoRoom extends EventTarget {
         framesDecoded: frames,
         playing: !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0,
         connection: p.pc.connectionState,
+        signaling: p.pc.signalingState,
+        ice: p.pc.iceConnectionState,
         channel: p.dc.readyState,
+        error: p.lastError,
       };
     }
     return out;
@@ -253,6 +257,7 @@ export class VideoRoom extends EventTarget {
 class Peer {
   video = null; // set by the view
   stream = new MediaStream();
+  lastError = ''; // the last negotiation or signaling error, for stats()
   #room;
   #makingOffer = false;
   #ignoreOffer = false;
@@ -275,6 +280,11 @@ class Peer {
       room.dispatchEvent(new Event('change'));
     };
     pc.onconnectionstatechange = () => room.dispatchEvent(new Event('change'));
+    // A path that stopped working (a network change, a peer that was
+    // stalled too long) gets new ICE credentials and candidates.
+    pc.oniceconnectionstatechange = () => {
+      if (pc.iceConnectionState === 'failed') pc.restartIce();
+    };
     pc.onicecandidate = ({ candidate }) => {
       if (candidate) this.#send({ candidate: candidate.toJSON() });
     };
@@ -282,9 +292,12 @@ class Peer {
       try {
         this.#makingOffer = true;
         await pc.setLocalDescription();
+        // A polite side may have rolled this offer back for the other's
+        // by now (and answered it in #handle): then there is nothing to send.
+        if (pc.signalingState !== 'have-local-offer') return;
         await this.#send({ description: pc.localDescription.toJSON() });
       } catch (err) {
-        console.warn('negotiation with', id, err);
+        this.#warn('negotiation with', err);
       } finally {
         this.#makingOffer = false;
       }
@@ -293,13 +306,18 @@ class Peer {
   }
 
   #send(data) {
-    return this.#room.signal(this.id, data).catch((err) => console.warn('signal to', this.id, err));
+    return this.#room.signal(this.id, data).catch((err) => this.#warn('signal to', err));
+  }
+
+  #warn(what, err) {
+    this.lastError = `${what} ${this.id}: ${err}`;
+    console.warn(this.lastError);
   }
 
   // handle processes one signal; signals from a member run one at a time,
   // in the order they came.
   handle(data) {
-    this.#chain = this.#chain.then(() => this.#handle(data || {})).catch((err) => console.warn('signal from', this.id, err));
+    this.#chain = this.#chain.then(() => this.#handle(data || {})).catch((err) => this.#warn('signal from', err));
   }
 
   async #handle({ description, candidate }) {
