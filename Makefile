@@ -27,7 +27,9 @@ build:
 
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./...
+	# One package at a time: the browser and WebRTC tests share two cores
+	# with nothing else, so a busy machine does not starve them.
+	$(GO) test -race -count=1 -p 1 -timeout 15m ./...
 
 lint:
 	@unformatted="$$(gofmt -l . | grep -v -e '/node_modules/' -e '/testdata/' || true)"; \

@@ -321,8 +321,6 @@ func TestHTTP(t *testing.T) {
 	})
 }
 
-// TestMaxConnections checks that connections past MaxConnections get 503,
-// and that a slot freed is usable again.
 // getStats fetches and strictly decodes /stats.
 func getStats(t *testing.T, hc *http.Client, url string) server.Stats {
 	t.Helper()
@@ -343,6 +341,8 @@ func getStats(t *testing.T, hc *http.Client, url string) server.Stats {
 	return st
 }
 
+// TestMaxConnections checks that connections past MaxConnections get 503,
+// and that a slot freed is usable again.
 func TestMaxConnections(t *testing.T) {
 	ts := servertest.Start(t, server.Config{MaxConnections: 2})
 	cl := dial(t, ts.URL("ws", "/echo"), nil)

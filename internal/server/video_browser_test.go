@@ -203,12 +203,17 @@ func TestVideoRoomTestPattern(t *testing.T) {
 		t.Errorf("local caption %q", got)
 	}
 	for _, p := range []*appPage{withCam, noCam} {
-		testutil.WaitFor(t, 60*time.Second, p.name+" playing the other's video", func() bool {
-			for _, s := range roomStats(p) {
+		var st map[string]peerStats
+		playing := func() bool {
+			st = roomStats(p)
+			for _, s := range st {
 				return s.FramesDecoded > 5 && s.Playing
 			}
 			return false
-		})
+		}
+		if !testutil.Poll(60*time.Second, playing) {
+			t.Fatalf("timed out after 60s waiting for %s playing the other's video: %+v", p.name, st)
+		}
 	}
 	browser.Screenshot(t, withCam.ctx, "cam-sees-pattern")
 }

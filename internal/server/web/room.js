@@ -7,9 +7,8 @@
 // impolite side ignores the other's offer and the polite side rolls its own
 // back; a connection whose ICE fails restarts it. Offers, answers and ICE
 // candidates travel as the data of signal {room, to, data}: {description}
-// or {candidate}. Every connection also
-// carries a negotiated data channel ("chat", id 0), so no side has to wait
-// for the other to create it.
+// or {candidate}. Every connection also carries a negotiated data channel
+// ("chat", id 0), so no side has to wait for the other to create it.
 
 const PATTERN_FPS = 15;
 
