@@ -25,10 +25,10 @@ deps:
 build:
 	$(GO) build -o switchboard ./cmd/switchboard
 
+# One package at a time (-p 1): the browser and WebRTC tests then share the
+# two cores with nothing else, and a busy machine does not starve them.
 test: deps
 	$(GO) vet ./...
-	# One package at a time: the browser and WebRTC tests share two cores
-	# with nothing else, so a busy machine does not starve them.
 	$(GO) test -race -count=1 -p 1 -timeout 15m ./...
 
 lint:
