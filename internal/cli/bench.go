@@ -57,9 +57,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		pid      = fs.Int("pid", 0, "the server's process `id` on this machine: its CPU time (echo, fanout) and resident memory (idle) are read from /proc")
 	)
 	var run func(context.Context, bench.Target, io.Writer) (any, error)
+	var conns *int // the connections the load opens, checked against the open-files limit
 	switch load {
 	case "echo":
 		var c bench.EchoConfig
+		conns = &c.Connections
 		fs.IntVar(&c.Connections, "connections", 1000, "connections (`n`)")
 		fs.IntVar(&c.Payload, "payload", 512, "message size in `bytes`")
 		fs.IntVar(&c.Concurrency, "concurrency", 1, "messages in flight per connection (`n`)")
@@ -67,13 +69,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured `time` first")
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
-			if err := checkConns(c.Connections); err != nil {
-				return nil, err
-			}
 			return bench.Echo(ctx, t, c)
 		}
 	case "fanout":
 		var c bench.FanoutConfig
+		conns = &c.Subscribers
 		fs.IntVar(&c.Subscribers, "subscribers", 10000, "subscribers (`n`)")
 		fs.IntVar(&c.Payload, "payload", 100, "publication size in `bytes`")
 		fs.IntVar(&c.Rate, "rate", 200, "publications per second (`n`); the default offers 2M deliveries per second to 10,000 subscribers, more than 2 cores deliver")
@@ -82,22 +82,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.StringVar(&c.Channel, "channel", "bench", "Switchboard `channel`")
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
-			if err := checkConns(c.Subscribers); err != nil {
-				return nil, err
-			}
 			return bench.Fanout(ctx, t, c)
 		}
 	case "idle":
 		var c bench.IdleConfig
+		conns = &c.Connections
 		fs.IntVar(&c.Connections, "connections", 10000, "connections (`n`)")
 		fs.BoolVar(&c.Login, "login", false, "Switchboard: log each connection in")
 		fs.BoolVar(&c.Subscribe, "subscribe", false, "log in and subscribe each connection (simple servers: connect to /sub)")
 		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait this `long` before reading memory")
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
-			if err := checkConns(c.Connections); err != nil {
-				return nil, err
-			}
 			return bench.Idle(ctx, t, c)
 		}
 	case "longpoll":
@@ -120,6 +115,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		return errUsage
+	}
+	if conns != nil {
+		if err := checkConns(*conns); err != nil {
+			return err
+		}
 	}
 	proto, err := bench.ParseProtocol(*protocol)
 	if err != nil {

@@ -26,11 +26,18 @@ type pubData struct {
 	Data    json.RawMessage `json:"data"`
 }
 
-func runMessaging(t *testing.T, cfg server.Config, scenario string, v any) *servertest.Server {
+// runScenario starts a server with cfg, runs scenario of the test/node
+// script against ws://server+path, and decodes its JSON result into v.
+func runScenario(t *testing.T, cfg server.Config, script, path, scenario string, v any) *servertest.Server {
 	t.Helper()
 	ts := servertest.Start(t, cfg)
-	nodetest.RunJSON(t, v, "protoo-messaging.mjs", "--url", ts.URL("ws", "/ws"), "--scenario", scenario)
+	nodetest.RunJSON(t, v, script, "--url", ts.URL("ws", path), "--scenario", scenario)
 	return ts
+}
+
+func runMessaging(t *testing.T, cfg server.Config, scenario string, v any) *servertest.Server {
+	t.Helper()
+	return runScenario(t, cfg, "protoo-messaging.mjs", "/ws", scenario, v)
 }
 
 func TestProtooClientWorkflows(t *testing.T) {

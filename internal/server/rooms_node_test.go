@@ -9,7 +9,6 @@ import (
 
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil"
-	"github.com/switchboard/switchboard/internal/testutil/nodetest"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
 )
 
@@ -29,9 +28,7 @@ type roomReply struct {
 
 func runRooms(t *testing.T, cfg server.Config, scenario string, v any) *servertest.Server {
 	t.Helper()
-	ts := servertest.Start(t, cfg)
-	nodetest.RunJSON(t, v, "protoo-rooms.mjs", "--url", ts.URL("ws", "/"), "--scenario", scenario)
-	return ts
+	return runScenario(t, cfg, "protoo-rooms.mjs", "/", scenario, v)
 }
 
 // TestProtooClientRooms: two peers join r1 through ?roomId&peerId, see each

@@ -16,7 +16,9 @@ import (
 
 var upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}
 
-func echo(w http.ResponseWriter, r *http.Request) {
+// serveMessages upgrades r and hands each message to handle until reading
+// or handle fails.
+func serveMessages(w http.ResponseWriter, r *http.Request, handle func(c *websocket.Conn, op int, data []byte) error) {
 	c, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -27,10 +29,14 @@ func echo(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		if err := c.WriteMessage(op, data); err != nil {
+		if err := handle(c, op, data); err != nil {
 			return
 		}
 	}
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	serveMessages(w, r, func(c *websocket.Conn, op int, data []byte) error { return c.WriteMessage(op, data) })
 }
 
 type hub struct {
@@ -75,19 +81,10 @@ func (h *hub) sub(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *hub) pub(w http.ResponseWriter, r *http.Request) {
-	c, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	for {
-		op, data, err := c.ReadMessage()
-		if err != nil {
-			return
-		}
+	serveMessages(w, r, func(_ *websocket.Conn, op int, data []byte) error {
 		m, err := websocket.NewPreparedMessage(op, data)
 		if err != nil {
-			return
+			return err
 		}
 		h.mu.RLock()
 		for s := range h.subs {
@@ -97,7 +94,8 @@ func (h *hub) pub(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		h.mu.RUnlock()
-	}
+		return nil
+	})
 }
 
 func main() {
