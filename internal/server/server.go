@@ -132,7 +132,7 @@ func New(cfg Config) *Server {
 // Serve accepts connections on ln until Shutdown; it then returns
 // frontdoor.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
-	s.log.Info("switchboard serving", "addr", ln.Addr().String())
+	s.log.Debug("switchboard serving", "addr", ln.Addr().String())
 	s.msg.start(s)
 	return s.fd.Serve(ln)
 }
