@@ -64,7 +64,7 @@ func (v versionInfo) String() string {
 		}
 		b.WriteByte('\n')
 	} else {
-		b.WriteString("  revision  unknown (not built from a git checkout)\n")
+		b.WriteString("  revision  unknown (none recorded: go run, or built outside a git clone)\n")
 	}
 	if v.committed != "" {
 		fmt.Fprintf(&b, "  committed %s\n", v.committed)
