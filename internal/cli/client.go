@@ -162,7 +162,7 @@ func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, 
 		defer cancel()
 		reply, err := c.Request(rctx, f.call, data)
 		if err != nil {
-			return fmt.Errorf("%s: %s", f.call, errText(err))
+			return fmt.Errorf("%s: %s", f.call, errTextHint(err, "pass --login NAME"))
 		}
 		out.printf("%s\n", compact(reply))
 		return nil
@@ -254,13 +254,19 @@ func compact(b []byte) string {
 	return buf.String()
 }
 
-// errText is the one-line text of a request error: an error reply reads
-// "CODE REASON" (protoo.Error's form), with a hint where a user is stuck.
+// errText is the one-line text of a request error in the interactive
+// mode: an error reply reads "CODE REASON" (protoo.Error's form), with a
+// hint where a user is stuck.
 func errText(err error) string {
+	return errTextHint(err, "type login NAME, or start with --login NAME")
+}
+
+// errTextHint is errText with loginHint after a 401.
+func errTextHint(err error, loginHint string) string {
 	var pe *protoo.Error
 	if errors.As(err, &pe) {
 		if pe.Code == protoo.CodeUnauthorized {
-			return pe.Error() + " (pass --login NAME, or type login NAME)"
+			return pe.Error() + " (" + loginHint + ")"
 		}
 		return pe.Error()
 	}

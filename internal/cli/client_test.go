@@ -40,7 +40,7 @@ func TestClientOneShot(t *testing.T) {
 	}{
 		{"echo", []string{"client", ts.Addr, "--login", "alice", "--call", "echo", `{"x": 1}`}, 0, "{\"x\":1}\n", ""},
 		{"ws-url", []string{"client", "--call", "echo", "ws://" + ts.Addr + "/ws", "--login", "erin", `[1,2]`}, 0, "[1,2]\n", ""},
-		{"not-logged-in", []string{"client", ts.Addr, "--call", "echo", `1`}, 1, "", "Error: echo: 401 not logged in: the first request must be login (pass --login NAME, or type login NAME)\n"},
+		{"not-logged-in", []string{"client", ts.Addr, "--call", "echo", `1`}, 1, "", "Error: echo: 401 not logged in: the first request must be login (pass --login NAME)\n"},
 		{"http-url-no-data", []string{"client", "http://" + ts.Addr, "--login", "bob", "--call", "online"}, 0, "{\"names\":[\"bob\"]}\n", ""},
 		{"bad-json", []string{"client", ts.Addr, "--call", "echo", `{"x":`}, 1, "", "Error: bad JSON"},
 		{"unknown-method", []string{"client", ts.Addr, "--login", "carol", "--call", "frobnicate"}, 1, "", "Error: frobnicate: 501 unknown method \"frobnicate\"\n"},
@@ -185,7 +185,7 @@ func TestClientPipedExitStatus(t *testing.T) {
 		stderr      string
 	}{
 		{"not logged in", "echo hi\n", []string{ts.Addr}, 1,
-			"error: 401 not logged in: the first request must be login (pass --login NAME, or type login NAME)\n",
+			"error: 401 not logged in: the first request must be login (type login NAME, or start with --login NAME)\n",
 			"Error: 1 of 1 commands failed\n"},
 		{"all succeed", "echo hi\nonline\n", []string{ts.Addr, "--login", "pipe"}, 0, `echo: "hi"`, ""},
 		{"one of three fails", "login pipe2\nsend nobody hi\necho hi\n", []string{ts.Addr}, 1,

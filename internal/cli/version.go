@@ -64,7 +64,7 @@ func (v versionInfo) String() string {
 		}
 		b.WriteByte('\n')
 	} else {
-		b.WriteString("  revision  unknown (none recorded: go run, or built outside a git clone)\n")
+		b.WriteString("  revision  unknown (not recorded: built with go run, with -buildvcs=false, or outside a git clone)\n")
 	}
 	if v.committed != "" {
 		fmt.Fprintf(&b, "  committed %s\n", v.committed)
