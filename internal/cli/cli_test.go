@@ -64,7 +64,8 @@ func TestServeFlagErrors(t *testing.T) {
 		code int
 		want string // in stderr
 	}{
-		{[]string{"serve", "--addr", "127.0.0.1:0", "--ping-interval", "soon"}, 2, "Error: invalid value \"soon\" for flag -ping-interval: parse error\nsee 'switchboard serve --help'\n"},
+		{[]string{"serve", "--addr"}, 2, "Error: flag needs an argument: --addr\nsee 'switchboard serve --help'\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--ping-interval", "soon"}, 2, "Error: invalid value \"soon\" for flag --ping-interval: parse error\nsee 'switchboard serve --help'\n"},
 		{[]string{"serve", "extra"}, 1, `Error: serve takes no arguments, got "extra"`},
 		{[]string{"serve", "--addr", "nohostport"}, 1, "Error: invalid --addr"},
 		{[]string{"serve", "--log-level", "loud"}, 1, `Error: invalid --log-level "loud"`},
@@ -102,7 +103,7 @@ func TestWrongFlag(t *testing.T) {
 		name := strings.Join(cmd, " ")
 		t.Run(name, func(t *testing.T) {
 			code, stdout, stderr := run(t, append(cmd, "--no-such-flag")...)
-			want := "Error: flag provided but not defined: -no-such-flag\nsee 'switchboard " + name + " --help'\n"
+			want := "Error: flag provided but not defined: --no-such-flag\nsee 'switchboard " + name + " --help'\n"
 			if code != 2 || stdout != "" || stderr != want {
 				t.Fatalf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want exit 2 and stderr %q", name, code, stdout, stderr, want)
 			}

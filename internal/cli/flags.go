@@ -31,9 +31,17 @@ func parseFlags(fs *flag.FlagSet, args []string, intro string, stdout, stderr io
 		printUsage(stdout, fs, intro)
 		return err
 	}
-	fmt.Fprintf(stderr, "Error: %v\n%s\n", err, helpHint(fs.Name()))
+	fmt.Fprintf(stderr, "Error: %s\n%s\n", dashes.Replace(err.Error()), helpHint(fs.Name()))
 	return errUsage
 }
+
+// dashes writes flag names in the flag package's errors with two dashes,
+// as help and the docs write them.
+var dashes = strings.NewReplacer(
+	"not defined: -", "not defined: --",
+	"for flag -", "for flag --",
+	"needs an argument: -", "needs an argument: --",
+)
 
 // helpHint is the line that tells where a command's flags are described.
 func helpHint(cmd string) string {
