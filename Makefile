@@ -1,7 +1,8 @@
 # Switchboard developer tasks. CI runs `make test` (see .ci/run).
 #
-#   make deps    install what the tests need (chromium, test/node packages, Go modules)
-#   make build   build ./switchboard
+#   make deps    install what the tests need (headless chromium without recommended
+#                packages, test/node packages, Go modules)
+#   make build   build ./switchboard (with its build time for --version)
 #   make test    deps, go vet, and every test with the race detector
 #   make lint    gofmt and go vet
 #   make bench   build the comparison servers (bench/peers) and run the quick
@@ -22,8 +23,12 @@ all: build
 deps:
 	bash scripts/deps.sh
 
+# The go command stamps the module version and git revision into the
+# binary; the build time is added here (switchboard --version prints them).
+BUILD_TIME := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
 build:
-	$(GO) build -o switchboard ./cmd/switchboard
+	$(GO) build -ldflags "-X github.com/switchboard/switchboard/internal/cli.BuildTime=$(BUILD_TIME)" -o switchboard ./cmd/switchboard
 
 # One package at a time (-p 1): the browser and WebRTC tests then share the
 # two cores with nothing else, and a busy machine does not starve them.

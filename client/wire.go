@@ -21,7 +21,7 @@ type message struct {
 	err    *protoo.Error   // error responses
 }
 
-// decode parses one protoo message (specs/protoo.md §2.2); an error means
+// decode parses one protoo message (docs/protoo.md); an error means
 // it is to be dropped.
 func decode(b []byte) (message, error) {
 	pm, err := protoo.Parse(b)

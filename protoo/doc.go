@@ -1,5 +1,5 @@
 // Package protoo is a pure codec for the protoo JSON message format
-// (specs/protoo.md §2): requests, responses and notifications, one JSON
+// (docs/protoo.md): requests, responses and notifications, one JSON
 // object per WebSocket text frame.
 //
 // Parse decodes one message with the parsing rules of the reference

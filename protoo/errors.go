@@ -58,8 +58,15 @@ func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: fmt.Sprintf(format, args...)}
 }
 
+// Error returns "CODE REASON", the one form in which Switchboard's tools
+// show an error reply, such as `404 no client named "carol" is online`;
+// with no reason, "CODE NAME" (`404 not found`). The reason already says
+// what failed, so the code's name is not repeated before it.
 func (e *Error) Error() string {
-	return fmt.Sprintf("protoo: %d (%s): %s", int(e.Code), e.Code, e.Reason)
+	if e.Reason == "" {
+		return fmt.Sprintf("%d %s", int(e.Code), e.Code)
+	}
+	return fmt.Sprintf("%d %s", int(e.Code), e.Reason)
 }
 
 // Is matches an *Error with the same code.

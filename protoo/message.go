@@ -40,7 +40,7 @@ type Message interface {
 // Request is {"request":true,"id":N,"method":M,"data":D}.
 type Request struct {
 	// ID is the request id exactly as the JSON number token it was sent
-	// as (specs/protoo.md §2.3): echo it unchanged.
+	// as (docs/protoo.md): echo it unchanged.
 	ID     json.RawMessage
 	Method string
 	// Data is never empty: a missing or falsy data is {}.
@@ -82,7 +82,7 @@ func (*Notification) Kind() Kind { return KindNotification }
 
 var emptyObject = json.RawMessage(`{}`)
 
-// Parse decodes one message by the rules of specs/protoo.md §2.2: the
+// Parse decodes one message by the rules of docs/protoo.md: the
 // input must be a JSON object; a truthy request (checked first) needs a
 // string method and a number id; else a truthy response needs a number id;
 // else a truthy notification needs a string method. Anything else is an

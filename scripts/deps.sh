@@ -2,7 +2,7 @@
 # deps.sh: installs what Switchboard's tests need. It is idempotent: each step
 # runs only when its result is missing or out of date.
 #
-#   - Debian's chromium, for the browser tests (internal/testutil/browser)
+#   - Debian's chromium, for the headless browser tests (internal/testutil/browser)
 #   - unshare and ip, for the WebRTC browser test's network namespace
 #   - the npm packages of test/node, for the Node.js clients (internal/testutil/nodetest)
 #   - the Go modules of go.mod
@@ -23,15 +23,20 @@ as_root() {
 	fi
 }
 
+# apt_install installs Debian packages without their recommended ones:
+# headless Chromium needs none of the desktop, printing or perl packages
+# that chromium recommends (about 100 more packages).
 apt_install() {
 	log "installing Debian packages: $*"
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update ||
 		die "apt-get update failed"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" ||
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" ||
 		die "apt-get install $* failed"
 }
 
-# Chromium, for the browser tests.
+# Chromium, for the browser tests, which run it headless. Its dependencies
+# bring one font (fonts-dejavu-core, through fontconfig), enough for the
+# screenshots to show text.
 if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
 	log "chromium: already installed"
 else

@@ -82,11 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	})
 	if _, err := c.Login(ctx, *name); err != nil {
-		return err
+		return fmt.Errorf("login %s: %w", *name, err) // e.g. login echo: 409 name "echo" is taken
 	}
 	j, err := c.Join(ctx, *room, map[string]string{"displayName": *name + " (Pion echo)"})
 	if err != nil {
-		return err
+		return fmt.Errorf("join %s: %w", *room, err)
 	}
 	fmt.Fprintf(stdout, "joined room %s as %s with %d others\n", j.Room, c.Name(), len(j.Peers))
 	select {

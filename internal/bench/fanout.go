@@ -43,16 +43,27 @@ func (c *FanoutConfig) defaults() {
 
 // FanoutResult is what the fanout load measured.
 type FanoutResult struct {
-	Server      string  `json:"server"`
-	Subscribers int     `json:"subscribers"`
-	Payload     int     `json:"payload_bytes"`
-	Rate        int     `json:"publications_per_second_offered"`
-	Seconds     float64 `json:"seconds"`
-	Published   int64   `json:"published"`
-	Delivered   int64   `json:"delivered"`
-	PerSecond   float64 `json:"deliveries_per_second"`
-	// DeliveredShare is Delivered over Published × Subscribers: below 1
-	// the server dropped (or had not yet written) publications.
+	Server      string `json:"server"`
+	Subscribers int    `json:"subscribers"`
+	Payload     int    `json:"payload_bytes"`
+	Rate        int    `json:"publications_per_second_offered"`
+	// Seconds is the measured time: the publisher's window.
+	Seconds   float64 `json:"seconds"`
+	Published int64   `json:"published"`
+	// Offered is Published × Subscribers, the deliveries the window
+	// asked for; OfferedPerSecond is Rate × Subscribers.
+	Offered          int64   `json:"offered"`
+	OfferedPerSecond float64 `json:"offered_deliveries_per_second"`
+	// Delivered is the deliveries the subscribers counted from the start
+	// of the window until a moment (200 ms) after its end, so that the
+	// window's last publications are counted; PerSecond is Delivered
+	// over Seconds.
+	Delivered int64   `json:"delivered"`
+	PerSecond float64 `json:"deliveries_per_second"`
+	// DeliveredShare is Delivered over Offered: below 1 the server
+	// dropped publications (or had not written them 200 ms after the
+	// window); slightly above 1 when deliveries of warm-up publications
+	// arrived in the window.
 	DeliveredShare float64 `json:"delivered_share"`
 	Latency        Latency `json:"latency"`
 	Errors         int64   `json:"errors"`
@@ -181,11 +192,12 @@ func Fanout(ctx context.Context, t Target, cfg FanoutConfig) (FanoutResult, erro
 		return fmt.Sprintf("%.0f deliveries/s", float64(delivered.Load())/time.Since(start).Seconds())
 	})
 	err = publish(cfg.Duration, true)
+	window := time.Since(start)
 	// Deliveries of the window's last publications are still counted
-	// for a moment; the rate divides by the window plus that moment.
+	// for a moment; the rate divides by the window alone, which is
+	// when the publications that make up the deliveries were sent.
 	sleepCtx(ctx, 200*time.Millisecond)
 	measuring.Store(false)
-	elapsed := time.Since(start)
 	used := cpu.used()
 	p.end()
 	stop.Store(true)
@@ -198,12 +210,14 @@ func Fanout(ctx context.Context, t Target, cfg FanoutConfig) (FanoutResult, erro
 	n := delivered.Load()
 	res := FanoutResult{
 		Server: t.Name, Subscribers: cfg.Subscribers, Payload: cfg.Payload, Rate: cfg.Rate,
-		Seconds: elapsed.Seconds(), Published: published.Load(), Delivered: n,
-		PerSecond: float64(n) / elapsed.Seconds(), Latency: rec.summary(), Errors: errs.Load(),
+		Seconds: window.Seconds(), Published: published.Load(), Delivered: n,
+		OfferedPerSecond: float64(cfg.Rate) * float64(cfg.Subscribers),
+		PerSecond:        float64(n) / window.Seconds(), Latency: rec.summary(), Errors: errs.Load(),
 		ServerCPU: used, PerCPUSecond: perCPU(n, used),
 	}
-	if res.Published > 0 {
-		res.DeliveredShare = float64(n) / float64(res.Published*int64(cfg.Subscribers))
+	res.Offered = res.Published * int64(cfg.Subscribers)
+	if res.Offered > 0 {
+		res.DeliveredShare = float64(n) / float64(res.Offered)
 	}
 	return res, ctx.Err()
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -20,15 +21,33 @@ type IdleConfig struct {
 
 // IdleResult is the server's memory with the connections open.
 type IdleResult struct {
-	Server      string  `json:"server"`
-	Connections int     `json:"connections"`
-	Login       bool    `json:"login"`
-	Subscribe   bool    `json:"subscribe"`
-	Before      Memory  `json:"before"`
-	After       Memory  `json:"after"`
-	RSSPerConn  float64 `json:"rss_kb_per_connection"`  // 0 unknown
-	HeapPerConn float64 `json:"heap_kb_per_connection"` // 0 unknown
+	Server      string `json:"server"`
+	Connections int    `json:"connections"`
+	Login       bool   `json:"login"`
+	Subscribe   bool   `json:"subscribe"`
+	Before      Memory `json:"before"`
+	After       Memory `json:"after"`
+	// RSSMeasured says whether the resident memory was read (it needs
+	// Target.PID, a process on this machine); RSSPerConn is meaningless
+	// without it.
+	RSSMeasured bool    `json:"rss_measured"`
+	RSSPerConn  float64 `json:"rss_kb_per_connection"`
+	// HeapMeasured says whether the Go heap was read from /debug/vars
+	// (Switchboard: serve --debug-vars); HeapPerConn is meaningless
+	// without it.
+	HeapMeasured bool    `json:"heap_measured"`
+	HeapPerConn  float64 `json:"heap_kb_per_connection"`
 }
+
+// The hints of a figure that was not measured: what to pass.
+const (
+	RSSNotMeasured  = "not measured (pass --pid with the server's process id on this machine)"
+	HeapNotMeasured = "not measured (Switchboard: run the server with serve --debug-vars)"
+)
+
+// ErrNotMeasured is returned by Idle when it could read neither the
+// resident memory nor the Go heap.
+var ErrNotMeasured = errors.New("idle: nothing measured: pass --pid with the server's process id, or run Switchboard with serve --debug-vars")
 
 // Idle reads the server's memory, opens cfg.Connections connections that
 // then stay silent, waits cfg.Settle, reads the memory again and reports
@@ -67,17 +86,42 @@ func Idle(ctx context.Context, t Target, cfg IdleConfig) (IdleResult, error) {
 	sleepCtx(ctx, cfg.Settle)
 	p.end()
 	res.After = readMemory(ctx, t)
+	// A live process has a resident size and a Go server a heap: a zero
+	// is a figure that could not be read.
 	perConn := func(before, after int64) float64 {
-		if after == 0 {
-			return 0
-		}
 		return float64(after-before) / 1024 / float64(cfg.Connections)
 	}
-	res.RSSPerConn = perConn(res.Before.RSSBytes, res.After.RSSBytes)
-	res.HeapPerConn = perConn(res.Before.HeapBytes, res.After.HeapBytes)
-	return res, ctx.Err()
+	if res.RSSMeasured = res.Before.RSSBytes > 0 && res.After.RSSBytes > 0; res.RSSMeasured {
+		res.RSSPerConn = perConn(res.Before.RSSBytes, res.After.RSSBytes)
+	}
+	if res.HeapMeasured = res.Before.HeapBytes > 0 && res.After.HeapBytes > 0; res.HeapMeasured {
+		res.HeapPerConn = perConn(res.Before.HeapBytes, res.After.HeapBytes)
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if !res.RSSMeasured && !res.HeapMeasured {
+		return res, ErrNotMeasured
+	}
+	return res, nil
+}
+
+// RSSText is the resident memory per connection, or why it is missing.
+func (r IdleResult) RSSText() string {
+	if !r.RSSMeasured {
+		return RSSNotMeasured
+	}
+	return fmt.Sprintf("%.1f KB/conn", r.RSSPerConn)
+}
+
+// HeapText is the Go heap per connection, or why it is missing.
+func (r IdleResult) HeapText() string {
+	if !r.HeapMeasured {
+		return HeapNotMeasured
+	}
+	return fmt.Sprintf("%.1f KB/conn", r.HeapPerConn)
 }
 
 func (r IdleResult) String() string {
-	return fmt.Sprintf("%s: %d connections, RSS %.1f KB/conn, Go heap %.1f KB/conn", r.Server, r.Connections, r.RSSPerConn, r.HeapPerConn)
+	return fmt.Sprintf("%s: %d connections, RSS %s, Go heap %s", r.Server, r.Connections, r.RSSText(), r.HeapText())
 }

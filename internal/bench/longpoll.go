@@ -16,7 +16,8 @@ import (
 type LongPollConfig struct {
 	Pairs    int           // default 50
 	Payload  int           // message size; default 256
-	Duration time.Duration // default 10s
+	Duration time.Duration // measured time; default 10s
+	Warmup   time.Duration // unmeasured exchanges first; default 1s
 	Progress io.Writer
 }
 
@@ -46,13 +47,17 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 	if cfg.Duration <= 0 {
 		cfg.Duration = 10 * time.Second
 	}
+	if cfg.Warmup == 0 {
+		cfg.Warmup = time.Second
+	}
 	run, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
-		relayed atomic.Int64
-		errs    atomic.Int64
-		rec     recorder
-		wg      sync.WaitGroup
+		measuring atomic.Bool
+		relayed   atomic.Int64
+		errs      atomic.Int64
+		rec       recorder
+		wg        sync.WaitGroup
 	)
 	type member struct {
 		c    *peerconnection.Client
@@ -128,10 +133,12 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 				if ev.Presence != nil || ev.From != m.peer {
 					continue
 				}
-				if sent, ok := payloadStamp(ev.Body); ok {
-					samples = append(samples, time.Since(sent))
+				if measuring.Load() {
+					if sent, ok := payloadStamp(ev.Body); ok {
+						samples = append(samples, time.Since(sent))
+					}
+					relayed.Add(1)
 				}
-				relayed.Add(1)
 				stampPayload(payload, time.Now())
 				if err := m.c.Send(run, m.peer, payload); err != nil {
 					if run.Err() == nil {
@@ -143,8 +150,12 @@ func LongPoll(ctx context.Context, t Target, cfg LongPollConfig) (LongPollResult
 		}()
 	}
 	drained.Wait()
-	start = time.Now()
 	close(begin)
+	if cfg.Warmup > 0 {
+		sleepCtx(ctx, cfg.Warmup)
+	}
+	measuring.Store(true)
+	start = time.Now()
 	p := startProgress(cfg.Progress, "longpoll "+t.Name, timeFrac(cfg.Duration), func() string {
 		return fmt.Sprintf("%.0f msg/s", float64(relayed.Load())/time.Since(start).Seconds())
 	})

@@ -101,8 +101,15 @@ func WriteReport(res *SuiteResult, dir, chartDir string) error {
 		base := gwsRow(res.Idle, func(r IdleResult) string { return r.Server }).RSSPerConn
 		var bars []bar
 		for _, r := range res.Idle {
-			fmt.Fprintf(&b, "| %s | %.1f | %s | %.1f | %.0f |\n", r.Server, r.RSSPerConn, ratio(r.RSSPerConn, base), r.HeapPerConn, float64(r.After.RSSBytes)/(1<<20))
-			bars = append(bars, bar{r.Server, r.RSSPerConn})
+			rss, vs, heap, total := "not measured", "", "not measured", "not measured"
+			if r.RSSMeasured {
+				rss, vs, total = fmt.Sprintf("%.1f", r.RSSPerConn), ratio(r.RSSPerConn, base), fmt.Sprintf("%.0f", float64(r.After.RSSBytes)/(1<<20))
+				bars = append(bars, bar{r.Server, r.RSSPerConn})
+			}
+			if r.HeapMeasured {
+				heap = fmt.Sprintf("%.1f", r.HeapPerConn)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.Server, rss, vs, heap, total)
 		}
 		chart("idle", "Idle: resident KB per connection (lower is better)", "KB/conn", bars)
 	}

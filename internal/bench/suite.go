@@ -169,7 +169,7 @@ func RunSuite(ctx context.Context, servers []Server, cfg SuiteConfig) (*SuiteRes
 			r, err := Fanout(ctx, t, cfg.Fanout)
 			if err == nil {
 				res.Fanout = append(res.Fanout, r)
-				logf("fanout   %-17s %8.0f deliveries/s  %8.0f per server CPU-s  (%.0f%% delivered)   %s", s.Name, r.PerSecond, r.PerCPUSecond, 100*r.DeliveredShare, r.Latency)
+				logf("fanout   %-17s %8.0f deliveries/s of %.0f offered (%.0f%%)  %8.0f per server CPU-s   %s", s.Name, r.PerSecond, r.OfferedPerSecond, 100*r.DeliveredShare, r.PerCPUSecond, r.Latency)
 			}
 			return err
 		})

@@ -45,8 +45,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	load, args := args[0], args[1:]
-	fs := flag.NewFlagSet("bench "+load, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench " + load)
 	var (
 		addr     = fs.String("addr", "127.0.0.1:8888", "server `host:port`")
 		protocol = fs.String("protocol", "switchboard", "what the server speaks: switchboard or simple (bench/peers)")
@@ -57,16 +56,17 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		pid      = fs.Int("pid", 0, "the server's process `id` on this machine: its CPU time (echo, fanout) and resident memory (idle) are read from /proc")
 	)
 	var run func(context.Context, bench.Target, io.Writer) (any, error)
+	var intro string
 	var conns *int // the connections the load opens, checked against the open-files limit
 	switch load {
 	case "echo":
 		var c bench.EchoConfig
 		conns = &c.Connections
-		fs.IntVar(&c.Connections, "connections", 1000, "connections (`n`)")
+		fs.IntVar(&c.Connections, "connections", 1000, "open `n` connections")
 		fs.IntVar(&c.Payload, "payload", 512, "message size in `bytes`")
-		fs.IntVar(&c.Concurrency, "concurrency", 1, "messages in flight per connection (`n`)")
-		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured `time`")
-		fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured `time` first")
+		fs.IntVar(&c.Concurrency, "concurrency", 1, "keep `n` messages in flight per connection")
+		durationFlags(fs, &c.Duration, &c.Warmup)
+		intro = benchEchoIntro
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
 			return bench.Echo(ctx, t, c)
@@ -74,12 +74,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "fanout":
 		var c bench.FanoutConfig
 		conns = &c.Subscribers
-		fs.IntVar(&c.Subscribers, "subscribers", 10000, "subscribers (`n`)")
+		fs.IntVar(&c.Subscribers, "subscribers", 10000, "subscribe `n` connections")
 		fs.IntVar(&c.Payload, "payload", 100, "publication size in `bytes`")
-		fs.IntVar(&c.Rate, "rate", 200, "publications per second (`n`); the default offers 2M deliveries per second to 10,000 subscribers, more than 2 cores deliver")
-		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured `time`")
-		fs.DurationVar(&c.Warmup, "warmup", time.Second, "unmeasured `time` first")
+		fs.IntVar(&c.Rate, "rate", 200, "publish `n` publications per second; the default offers 2M deliveries per second to 10,000 subscribers, more than 2 cores deliver")
+		durationFlags(fs, &c.Duration, &c.Warmup)
 		fs.StringVar(&c.Channel, "channel", "bench", "Switchboard `channel`")
+		intro = benchFanoutIntro
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
 			return bench.Fanout(ctx, t, c)
@@ -87,19 +87,21 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "idle":
 		var c bench.IdleConfig
 		conns = &c.Connections
-		fs.IntVar(&c.Connections, "connections", 10000, "connections (`n`)")
+		fs.IntVar(&c.Connections, "connections", 10000, "open `n` connections")
 		fs.BoolVar(&c.Login, "login", false, "Switchboard: log each connection in")
 		fs.BoolVar(&c.Subscribe, "subscribe", false, "log in and subscribe each connection (simple servers: connect to /sub)")
-		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "wait this `long` before reading memory")
+		fs.DurationVar(&c.Settle, "settle", 2*time.Second, "how long to wait with every connection open before reading the memory again")
+		intro = benchIdleIntro
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
 			return bench.Idle(ctx, t, c)
 		}
 	case "longpoll":
 		var c bench.LongPollConfig
-		fs.IntVar(&c.Pairs, "pairs", 50, "member pairs (`n`); the protocol tells every member of each later sign-in, and these notices, taken before the measured time, grow with the square of the members")
+		fs.IntVar(&c.Pairs, "pairs", 50, "sign in `n` pairs of members; the protocol tells every member of each later sign-in, and these notices, taken before the measured time, grow with the square of the members")
 		fs.IntVar(&c.Payload, "payload", 256, "message size in `bytes`")
-		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured `time`")
+		durationFlags(fs, &c.Duration, &c.Warmup)
+		intro = benchLongPollIntro
 		run = func(ctx context.Context, t bench.Target, p io.Writer) (any, error) {
 			c.Progress = p
 			return bench.LongPoll(ctx, t, c)
@@ -107,14 +109,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "suite":
 		return runBenchSuite(ctx, args, stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "Error: unknown load %q\n\n%s", load, benchUsage)
+		fmt.Fprintf(stderr, "Error: unknown load %q (want echo, fanout, idle, longpoll or suite)\n%s\n", load, helpHint("bench"))
 		return errUsage
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args, intro+benchCommonIntro, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench %s takes no arguments, got %q", load, strings.Join(fs.Args(), " "))
 	}
 	if conns != nil {
 		if err := checkConns(*conns); err != nil {
@@ -145,12 +147,79 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer pprof.StopCPUProfile()
 	}
 	res, err := run(ctx, t, progress)
+	if errors.Is(err, bench.ErrNotMeasured) {
+		// The table says which figure is missing and what to pass.
+		printTable(stdout, res)
+		return err
+	}
 	if err != nil {
 		return err
 	}
 	printTable(stdout, res)
 	return writeJSON(*jsonOut, stdout, res)
 }
+
+// durationFlags registers --duration and --warmup, which the echo,
+// fanout and longpoll loads share.
+func durationFlags(fs *flag.FlagSet, duration, warmup *time.Duration) {
+	fs.DurationVar(duration, "duration", 10*time.Second, "measured time")
+	*warmup = time.Second
+	fs.Var((*warmupFlag)(warmup), "warmup", "unmeasured load for this `duration` first, so that the measured time starts warm; 0 skips it")
+}
+
+// warmupFlag is --warmup: a duration whose 0 means none, where the bench
+// configurations' zero means the default and a negative value none.
+type warmupFlag time.Duration
+
+func (w *warmupFlag) String() string { return time.Duration(*w).String() }
+
+func (w *warmupFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("want a duration such as 1s")
+	}
+	if d <= 0 {
+		d = -1
+	}
+	*w = warmupFlag(d)
+	return nil
+}
+
+// The tops of `bench LOAD --help`; the flags follow them.
+const (
+	benchEchoIntro = `Usage: switchboard bench echo [flags]
+
+Opens --connections WebSockets to /echo; each sends a --payload-byte binary
+message and waits for its echo (--concurrency at a time), for --warmup and
+then --duration. Prints messages/s, latency and, with --pid, the server's CPU.
+`
+	benchFanoutIntro = `Usage: switchboard bench fanout [flags]
+
+Subscribes --subscribers connections to one channel and publishes --rate
+publications/s of --payload bytes, for --warmup and then --duration. Prints
+the deliveries offered (publications x subscribers) and those delivered,
+per second and as a share, delivery latency and, with --pid, the server's CPU.
+`
+	benchIdleIntro = `Usage: switchboard bench idle [flags]
+
+Reads the server's memory, opens --connections silent WebSockets, waits
+--settle and reads it again: resident memory (RSS, needs --pid of a server
+on this machine) and Go heap (Switchboard: serve --debug-vars) per
+connection. A figure that cannot be read is printed as "not measured" with
+what to pass; when neither can be read the exit status is 1.
+`
+	benchLongPollIntro = `Usage: switchboard bench longpoll [flags]
+
+Signs in --pairs pairs of WebRTC peerconnection members; in each pair a
+--payload-byte message goes back and forth (hanging GET /wait, POST
+/message), for --warmup and then --duration. Prints messages relayed/s and
+latency. Switchboard only.
+`
+	benchCommonIntro = `
+--protocol says what the server speaks: switchboard (protoo on /ws, echo
+on /echo) or simple (the bench/peers servers: /echo, /sub, /pub).
+`
+)
 
 func checkConns(n int) error {
 	limit, err := bench.RaiseFileLimit()
@@ -169,14 +238,32 @@ func printTable(w io.Writer, res any) {
 			fmt.Fprintf(w, "  server CPU %.2f s: %.0f messages per CPU-second\n", r.ServerCPU, r.PerCPUSecond)
 		}
 	case bench.FanoutResult:
-		fmt.Fprintf(w, "fanout    %s: %d subscribers, %d B at %d/s\n  %.0f deliveries/s over %.1f s (%.1f%% of publications x subscribers), latency %s, errors %d\n",
-			r.Server, r.Subscribers, r.Payload, r.Rate, r.PerSecond, r.Seconds, 100*r.DeliveredShare, r.Latency, r.Errors)
+		fmt.Fprintf(w, "fanout    %s: %d subscribers, %d B, %d publications/s\n", r.Server, r.Subscribers, r.Payload, r.Rate)
+		fmt.Fprintf(w, "  offered   %.0f deliveries/s (%d publications/s x %d subscribers)\n", r.OfferedPerSecond, r.Rate, r.Subscribers)
+		fmt.Fprintf(w, "  delivered %.0f deliveries/s over %.1f s: %d of the %d offered (%.1f%%)\n", r.PerSecond, r.Seconds, r.Delivered, r.Offered, 100*r.DeliveredShare)
+		fmt.Fprintf(w, "  latency %s, errors %d\n", r.Latency, r.Errors)
 		if r.ServerCPU > 0 {
 			fmt.Fprintf(w, "  server CPU %.2f s: %.0f deliveries per CPU-second\n", r.ServerCPU, r.PerCPUSecond)
 		}
 	case bench.IdleResult:
-		fmt.Fprintf(w, "idle      %s\n  RSS %.1f -> %.1f MB, Go heap %.1f -> %.1f MB\n", r,
-			float64(r.Before.RSSBytes)/(1<<20), float64(r.After.RSSBytes)/(1<<20), float64(r.Before.HeapBytes)/(1<<20), float64(r.After.HeapBytes)/(1<<20))
+		fmt.Fprintf(w, "idle      %s: %d connections", r.Server, r.Connections)
+		switch {
+		case r.Subscribe:
+			fmt.Fprint(w, ", logged in and subscribed")
+		case r.Login:
+			fmt.Fprint(w, ", logged in")
+		}
+		fmt.Fprintln(w)
+		if r.RSSMeasured {
+			fmt.Fprintf(w, "  RSS     %s (%.1f -> %.1f MB)\n", r.RSSText(), float64(r.Before.RSSBytes)/(1<<20), float64(r.After.RSSBytes)/(1<<20))
+		} else {
+			fmt.Fprintf(w, "  RSS     %s\n", r.RSSText())
+		}
+		if r.HeapMeasured {
+			fmt.Fprintf(w, "  Go heap %s (%.1f -> %.1f MB)\n", r.HeapText(), float64(r.Before.HeapBytes)/(1<<20), float64(r.After.HeapBytes)/(1<<20))
+		} else {
+			fmt.Fprintf(w, "  Go heap %s\n", r.HeapText())
+		}
 	case bench.LongPollResult:
 		fmt.Fprintf(w, "longpoll  %s: %d pairs, %d B\n  %.0f messages relayed/s over %.1f s, latency %s, errors %d\n",
 			r.Server, r.Pairs, r.Payload, r.PerSecond, r.Seconds, r.Latency, r.Errors)
@@ -199,9 +286,15 @@ func writeJSON(path string, stdout io.Writer, v any) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
+const benchSuiteIntro = `Usage: switchboard bench suite [flags]
+
+Starts each server as a child process for each load (echo, fanout, idle;
+longpoll on Switchboard only), one after another, and writes BENCHMARKS.md
+with the results, their ratios to gws, an SVG chart per load and bench.json.
+`
+
 func runBenchSuite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench suite", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("bench suite")
 	sb := fs.String("switchboard", "./switchboard", "the switchboard `binary` to benchmark")
 	gws := fs.String("gws", "bench/peers/bin/gws", "the gws comparison server `binary` (bench/peers/gws); empty skips it")
 	gorilla := fs.String("gorilla", "bench/peers/bin/gorilla", "the gorilla/websocket comparison server `binary` (bench/peers/gorilla); empty skips it")
@@ -210,15 +303,11 @@ func runBenchSuite(ctx context.Context, args []string, stdout, stderr io.Writer)
 	out := fs.String("out", ".", "`directory` for BENCHMARKS.md")
 	charts := fs.String("charts", "bench/results", "`directory` for the charts and bench.json, relative to --out")
 	quiet := fs.Bool("quiet", false, "no progress bars")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: switchboard bench suite [flags]\n\nStarts each server as a child process for each load (echo, fanout, idle; longpoll on\nSwitchboard only), one after another, and writes BENCHMARKS.md with the results,\ntheir ratios to gws, an SVG chart per load and bench.json.\n\nFlags:\n")
-		fs.PrintDefaults()
+	if err := parseFlags(fs, args, benchSuiteIntro, stdout, stderr); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench suite takes no arguments, got %q", strings.Join(fs.Args(), " "))
 	}
 	servers := []bench.Server{bench.SwitchboardServer("switchboard", *sb)}
 	if *batch > 0 {

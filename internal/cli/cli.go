@@ -9,10 +9,6 @@ import (
 	"strings"
 )
 
-// Version is the program version, set at build time with
-// -ldflags "-X github.com/switchboard/switchboard/internal/cli.Version=...".
-var Version = "dev"
-
 // errUsage marks an error whose message was already printed with usage.
 var errUsage = errors.New("usage")
 
@@ -29,10 +25,7 @@ func commands() []command {
 		{"client", "a command-line messaging client: log in, echo, send, subscribe, publish; interactive or one request", runClient},
 		{"bench", "a load generator for WebSocket servers (echo, fanout, idle memory, long-poll) and the suite behind make bench", runBench},
 		{"pc", "a command-line peerconnection signaling member: sign in, list peers, send and print messages", runPC},
-		{"version", "print the version", func(_ context.Context, _ []string, stdout, _ io.Writer) error {
-			fmt.Fprintln(stdout, "switchboard", Version)
-			return nil
-		}},
+		{"version", "print the version, VCS revision and build time (also --version)", runVersion},
 	}
 }
 
@@ -45,28 +38,35 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" || name == "-help" {
+	switch name {
+	case "help", "-h", "--help", "-help":
 		usage(stdout)
 		return 0
+	case "--version", "-version":
+		name = "version"
 	}
 	for _, c := range commands() {
 		if c.name == name {
-			err := c.run(ctx, args[1:], stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, flag.ErrHelp):
-				return 0
-			case errors.Is(err, errUsage):
-				return 2
-			}
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
+			return exitCode(c.run(ctx, args[1:], stdout, stderr), stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "Error: unknown command %q\n\n", name)
-	usage(stderr)
+	fmt.Fprintf(stderr, "Error: unknown command %q\nsee 'switchboard --help'\n", name)
 	return 2
+}
+
+// exitCode is the exit status of a command's result; it prints an error
+// that was not printed yet to stderr.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	return 1
 }
 
 func usage(w io.Writer) {
@@ -78,6 +78,18 @@ func usage(w io.Writer) {
 	}
 	b.WriteString("\nRun 'switchboard <command> --help' for a command's flags.\n")
 	io.WriteString(w, b.String())
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("version")
+	if err := parseFlags(fs, args, "Usage: switchboard version\n\nPrints the module version, the VCS revision and commit time the go command\nrecorded in the binary, the build time when the build set it (make build\ndoes) and the Go version.\n", stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("version takes no arguments, got %q", strings.Join(fs.Args(), " "))
+	}
+	printVersion(stdout)
+	return nil
 }
 
 // stringList is a repeatable string flag.

@@ -64,7 +64,8 @@ func TestServeFlagErrors(t *testing.T) {
 		code int
 		want string // in stderr
 	}{
-		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined: -no-such-flag"},
+		{[]string{"serve", "--addr"}, 2, "Error: flag needs an argument: --addr\nsee 'switchboard serve --help'\n"},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--ping-interval", "soon"}, 2, "Error: invalid value \"soon\" for flag --ping-interval: parse error\nsee 'switchboard serve --help'\n"},
 		{[]string{"serve", "extra"}, 1, `Error: serve takes no arguments, got "extra"`},
 		{[]string{"serve", "--addr", "nohostport"}, 1, "Error: invalid --addr"},
 		{[]string{"serve", "--log-level", "loud"}, 1, `Error: invalid --log-level "loud"`},
@@ -95,30 +96,65 @@ var serveFlags = []string{
 	"compression-context-takeover", "log-level",
 }
 
+// TestWrongFlag checks that a wrong flag prints one line of error and one
+// line of hint, not the whole usage, for every command.
+func TestWrongFlag(t *testing.T) {
+	for _, cmd := range [][]string{{"serve"}, {"client"}, {"pc"}, {"version"}, {"bench", "echo"}, {"bench", "fanout"}, {"bench", "idle"}, {"bench", "longpoll"}, {"bench", "suite"}} {
+		name := strings.Join(cmd, " ")
+		t.Run(name, func(t *testing.T) {
+			code, stdout, stderr := run(t, append(cmd, "--no-such-flag")...)
+			want := "Error: flag provided but not defined: --no-such-flag\nsee 'switchboard " + name + " --help'\n"
+			if code != 2 || stdout != "" || stderr != want {
+				t.Fatalf("%s --no-such-flag: exit %d, stdout %q, stderr %q; want exit 2 and stderr %q", name, code, stdout, stderr, want)
+			}
+		})
+	}
+}
+
+func TestServePortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := ln.Addr().String()
+	code, stdout, stderr := run(t, "serve", "--addr", addr)
+	want := "Error: another process listens on " + addr + "; pick another with --port\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Fatalf("serve on a busy port: exit %d, stdout %q, stderr %q; want exit 1 and %q", code, stdout, stderr, want)
+	}
+}
+
 func TestServeHelp(t *testing.T) {
 	for _, arg := range []string{"--help", "-h"} {
 		t.Run(arg, func(t *testing.T) {
-			code, stdout, stderr := run(t, "serve", arg)
+			code, help, stderr := run(t, "serve", arg)
 			if code != 0 {
 				t.Fatalf("serve %s: exit %d, want 0", arg, code)
 			}
-			// The flag package prints usage to the FlagSet's output, which
-			// serve sets to stderr; top-level help goes to stdout.
-			help := stdout + stderr
+			// Help that was asked for goes to stdout, for | less and | grep.
+			if stderr != "" {
+				t.Errorf("serve %s wrote %q to stderr, want nothing", arg, stderr)
+			}
 			if !strings.HasPrefix(help, "Usage: switchboard serve [flags]") {
 				t.Fatalf("serve %s printed %q, want the usage", arg, truncate(help, 200))
 			}
 			for _, f := range serveFlags {
-				if !regexp.MustCompile(`(?m)^  -` + regexp.QuoteMeta(f) + `\b`).MatchString(help) {
+				if !regexp.MustCompile(`(?m)^  --` + regexp.QuoteMeta(f) + `\b`).MatchString(help) {
 					t.Errorf("serve %s does not document --%s", arg, f)
 				}
 			}
-			for _, s := range []string{"SIGTERM", "1001"} {
+			// Placeholders name what a flag takes.
+			for _, s := range []string{"SIGTERM", "1001", "\n  --batch-delay duration\n", "\n  --addr address\n", "\n  --compression\n"} {
 				if !strings.Contains(help, s) {
 					t.Errorf("serve %s does not mention %s", arg, s)
 				}
 			}
-			t.Logf("serve %s: %d bytes on stdout, %d on stderr", arg, len(stdout), len(stderr))
+			for i, line := range strings.Split(help, "\n") {
+				if len(line) > 80 {
+					t.Errorf("line %d has %d bytes, want at most 80: %q", i+1, len(line), line)
+				}
+			}
 		})
 	}
 }
@@ -126,8 +162,8 @@ func TestServeHelp(t *testing.T) {
 func TestCommands(t *testing.T) {
 	t.Run("unknown", func(t *testing.T) {
 		code, _, stderr := run(t, "frobnicate")
-		if code != 2 || !strings.HasPrefix(stderr, "Error: unknown command \"frobnicate\"\n") || !strings.Contains(stderr, "Commands:") {
-			t.Fatalf("unknown command: exit %d, stderr %q; want 2 and the usage", code, stderr)
+		if want := "Error: unknown command \"frobnicate\"\nsee 'switchboard --help'\n"; code != 2 || stderr != want {
+			t.Fatalf("unknown command: exit %d, stderr %q; want 2 and %q", code, stderr, want)
 		}
 	})
 	t.Run("none", func(t *testing.T) {
@@ -144,15 +180,18 @@ func TestCommands(t *testing.T) {
 			}
 		})
 	}
-	t.Run("version", func(t *testing.T) {
-		code, stdout, stderr := run(t, "version")
-		if code != 0 || stdout != "switchboard "+cli.Version+"\n" || stderr != "" {
-			t.Fatalf("version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-		}
-	})
+	for _, arg := range []string{"version", "--version", "-version"} {
+		t.Run(arg, func(t *testing.T) {
+			code, stdout, stderr := run(t, arg)
+			if code != 0 || stderr != "" || !regexp.MustCompile(`^switchboard \S+\n  revision  .+\n(.*\n)*  go        go1\.\S+ \S+/\S+\n$`).MatchString(stdout) {
+				t.Fatalf("%s: exit %d, stdout %q, stderr %q; want the version, revision and Go version", arg, code, stdout, stderr)
+			}
+		})
+	}
 }
 
-var listeningRE = regexp.MustCompile(`(?m)^switchboard listening on (\S+)$`)
+// listeningRE matches serve's one start-up line; the group is the address.
+var listeningRE = regexp.MustCompile(`(?m)^switchboard listening on (\S+) \(web app http://(\S+)/, WebSocket ws://(\S+)/ws, peerconnection http://(\S+)\)$`)
 
 // echoClient connects to /echo at addr, checks one echo and runs the
 // connection until it ends; the channel gets Run's result.
@@ -289,6 +328,14 @@ func TestBinarySIGTERM(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+
+	// The go command stamps the module version and, in a git checkout,
+	// the revision into the binary; --version prints them.
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "switchboard ") || !strings.Contains(string(out), "\n  revision  ") {
+		t.Fatalf("switchboard --version: %v, %q", err, out)
+	}
+	t.Logf("switchboard --version:\n%s", out)
 
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--log-level", "debug")
 	stdout, err := cmd.StdoutPipe()

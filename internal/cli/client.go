@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -58,7 +57,8 @@ Output lines:
   * EVENT                          disconnected, reconnected, recovered ...
   error: CODE REASON               a command failed; the session goes on
 
-Flags:
+At the end of input the exit status is 0 when every command succeeded,
+else 1, so that a script piping commands in sees a failure.
 `
 
 // runClient is `switchboard client`.
@@ -75,24 +75,16 @@ type clientFlags struct {
 
 // parseClientArgs parses flags given before, between or after the
 // positional arguments, as `client URL --login alice --call echo '{}'`.
-func parseClientArgs(args []string, stderr io.Writer) (clientFlags, []string, error) {
+func parseClientArgs(args []string, stdout, stderr io.Writer) (clientFlags, []string, error) {
 	var f clientFlags
-	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("client")
 	fs.StringVar(&f.login, "login", "", "log in with this `name` first")
 	fs.StringVar(&f.call, "call", "", "send one request with this `method` (and the DATA argument), print the reply and exit")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on connecting and on each request")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), clientUsage)
-		fs.PrintDefaults()
-	}
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return f, nil, err
-			}
-			return f, nil, errUsage
+		if err := parseFlags(fs, args, clientUsage, stdout, stderr); err != nil {
+			return f, nil, err
 		}
 		if fs.NArg() == 0 {
 			return f, pos, nil
@@ -103,12 +95,12 @@ func parseClientArgs(args []string, stderr io.Writer) (clientFlags, []string, er
 }
 
 func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, stderr io.Writer) error {
-	f, pos, err := parseClientArgs(args, stderr)
+	f, pos, err := parseClientArgs(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 {
-		fmt.Fprintln(stderr, "Error: client needs a URL (try --help)")
+		fmt.Fprintf(stderr, "Error: client needs a URL\n%s\n", helpHint("client"))
 		return errUsage
 	}
 	target, err := messagingURL(pos[0])
@@ -131,8 +123,8 @@ func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, 
 	opts := []client.Option{}
 	if f.call == "" {
 		opts = append(opts, client.WithEventHandler(func(e client.Event) {
-			if e.Kind != client.EventClosed || e.Err != nil {
-				out.printf("* %s\n", e)
+			if line := describeEvent(e); line != "" {
+				out.printf("* %s\n", line)
 			}
 		}))
 	} else {
@@ -148,7 +140,13 @@ func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, 
 	sess := &clientSession{c: c, out: out, timeout: f.timeout}
 	c.OnMessage(func(m client.Message) { out.printf("message from %s: %s\n", m.From, m.Data) })
 	c.OnNotification("error", func(data json.RawMessage) { out.printf("server error: %s\n", compact(data)) })
-	c.OnPeerJoined(func(e client.PeerEvent) { out.printf("[%s] %s joined %s\n", e.Room, e.ID, compact(e.Info)) })
+	c.OnPeerJoined(func(e client.PeerEvent) {
+		if info := compact(e.Info); info != "" && info != "{}" && info != "null" {
+			out.printf("[%s] %s joined %s\n", e.Room, e.ID, info)
+		} else {
+			out.printf("[%s] %s joined\n", e.Room, e.ID)
+		}
+	})
 	c.OnPeerLeft(func(e client.PeerEvent) { out.printf("[%s] %s left\n", e.Room, e.ID) })
 	c.OnSignal(func(sg client.Signal) { out.printf("[%s] signal from %s: %s\n", sg.Room, sg.From, compact(sg.Data)) })
 	if f.call == "" {
@@ -164,12 +162,38 @@ func runClientWith(ctx context.Context, stdin io.Reader, args []string, stdout, 
 		defer cancel()
 		reply, err := c.Request(rctx, f.call, data)
 		if err != nil {
-			return fmt.Errorf("%s: %s", f.call, errText(err))
+			return fmt.Errorf("%s: %s", f.call, errTextHint(err, "pass --login NAME"))
 		}
 		out.printf("%s\n", compact(reply))
 		return nil
 	}
 	return sess.interact(ctx, stdin)
+}
+
+// describeEvent says in words what happened to the connection, for the
+// "* " lines of the interactive mode; "" for nothing worth a line.
+func describeEvent(e client.Event) string {
+	switch e.Kind {
+	case client.EventDisconnected:
+		if e.Err != nil {
+			return fmt.Sprintf("disconnected (%v); reconnecting", e.Err)
+		}
+		return "disconnected; reconnecting"
+	case client.EventReconnected:
+		return "reconnected; logged in again and subscriptions renewed"
+	case client.EventRecovered:
+		return fmt.Sprintf("%s: recovered %d missed publications", e.Channel, e.Missed)
+	case client.EventLost:
+		return fmt.Sprintf("%s: the publications sent while disconnected could not be recovered (the server no longer has them, for example after a restart); new ones follow", e.Channel)
+	case client.EventLoginFailed:
+		return fmt.Sprintf("reconnected, but logging in again failed: %s", errText(e.Err))
+	case client.EventClosed:
+		if e.Err != nil {
+			return fmt.Sprintf("connection closed for good: %v", e.Err)
+		}
+		return ""
+	}
+	return e.String()
 }
 
 // messagingURL turns host:port, http(s)://host:port or ws(s)://host:port
@@ -230,11 +254,21 @@ func compact(b []byte) string {
 	return buf.String()
 }
 
-// errText is the one-line text of a request error.
+// errText is the one-line text of a request error in the interactive
+// mode: an error reply reads "CODE REASON" (protoo.Error's form), with a
+// hint where a user is stuck.
 func errText(err error) string {
+	return errTextHint(err, "type login NAME, or start with --login NAME")
+}
+
+// errTextHint is errText with loginHint after a 401.
+func errTextHint(err error, loginHint string) string {
 	var pe *protoo.Error
 	if errors.As(err, &pe) {
-		return fmt.Sprintf("%d %s: %s", int(pe.Code), pe.Code, pe.Reason)
+		if pe.Code == protoo.CodeUnauthorized {
+			return pe.Error() + " (" + loginHint + ")"
+		}
+		return pe.Error()
 	}
 	return err.Error()
 }
@@ -258,6 +292,17 @@ type clientSession struct {
 	out     *syncWriter
 	timeout time.Duration
 	subs    map[string]*client.Subscription
+	failed  int // commands that failed
+	total   int // commands run
+}
+
+// result is the session's end: nil when every command succeeded, else an
+// error, so that the exit status is 1.
+func (s *clientSession) result() error {
+	if s.failed == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d commands failed", s.failed, s.total)
 }
 
 func (s *clientSession) login(ctx context.Context, name string, interactive bool) error {
@@ -297,14 +342,18 @@ func (s *clientSession) interact(ctx context.Context, in io.Reader) error {
 			return fmt.Errorf("connection ended: %v", s.c.Err())
 		case line, ok := <-lines:
 			if !ok {
-				return nil
+				return s.result()
+			}
+			if strings.TrimSpace(line) != "" {
+				s.total++
 			}
 			quit, err := s.command(ctx, line)
 			if err != nil {
+				s.failed++
 				s.out.printf("error: %s\n", err)
 			}
 			if quit {
-				return nil
+				return s.result()
 			}
 		}
 	}
@@ -421,7 +470,11 @@ func (s *clientSession) command(ctx context.Context, line string) (quit bool, er
 		for i, p := range j.Peers {
 			ids[i] = p.ID
 		}
-		s.out.printf("joined %s with %d others: %s\n", j.Room, len(ids), strings.Join(ids, ", "))
+		if len(ids) == 0 {
+			s.out.printf("joined %s; nobody else is here\n", j.Room)
+		} else {
+			s.out.printf("joined %s; also here: %s\n", j.Room, strings.Join(ids, ", "))
+		}
 	case "leave":
 		if err := need("ROOM", rest != ""); err != nil {
 			return false, err

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/client"
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
+	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -38,11 +40,11 @@ func TestClientOneShot(t *testing.T) {
 	}{
 		{"echo", []string{"client", ts.Addr, "--login", "alice", "--call", "echo", `{"x": 1}`}, 0, "{\"x\":1}\n", ""},
 		{"ws-url", []string{"client", "--call", "echo", "ws://" + ts.Addr + "/ws", "--login", "erin", `[1,2]`}, 0, "[1,2]\n", ""},
-		{"not-logged-in", []string{"client", ts.Addr, "--call", "echo", `1`}, 1, "", "Error: echo: 401 not logged in"},
+		{"not-logged-in", []string{"client", ts.Addr, "--call", "echo", `1`}, 1, "", "Error: echo: 401 not logged in: the first request must be login (pass --login NAME)\n"},
 		{"http-url-no-data", []string{"client", "http://" + ts.Addr, "--login", "bob", "--call", "online"}, 0, "{\"names\":[\"bob\"]}\n", ""},
 		{"bad-json", []string{"client", ts.Addr, "--call", "echo", `{"x":`}, 1, "", "Error: bad JSON"},
-		{"unknown-method", []string{"client", ts.Addr, "--login", "carol", "--call", "frobnicate"}, 1, "", "Error: frobnicate: 501 unknown method"},
-		{"not-found", []string{"client", ts.Addr, "--login", "dave", "--call", "send", `{"to":"nobody","data":"hi"}`}, 1, "", "Error: send: 404 not found"},
+		{"unknown-method", []string{"client", ts.Addr, "--login", "carol", "--call", "frobnicate"}, 1, "", "Error: frobnicate: 501 unknown method \"frobnicate\"\n"},
+		{"not-found", []string{"client", ts.Addr, "--login", "dave", "--call", "send", `{"to":"nobody","data":"hi"}`}, 1, "", "Error: send: 404 no client named \"nobody\" is online\n"},
 		{"bad-url", []string{"client", "ftp://" + ts.Addr, "--call", "echo"}, 1, "", "Error: bad URL"},
 		{"refused", []string{"client", "127.0.0.1:1", "--call", "echo"}, 1, "", "Error: connect to ws://127.0.0.1:1/ws"},
 	}
@@ -75,12 +77,12 @@ func waitOnline(t *testing.T, ts *servertest.Server, names ...string) {
 
 func TestClientUsage(t *testing.T) {
 	code, _, stderr := runCmd(t, "client")
-	if code != 2 || !strings.Contains(stderr, "needs a URL") {
-		t.Fatalf("client without URL: exit %d, stderr %q", code, stderr)
+	if want := "Error: client needs a URL\nsee 'switchboard client --help'\n"; code != 2 || stderr != want {
+		t.Fatalf("client without URL: exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
-	code, _, stderr = runCmd(t, "client", "--help")
-	if code != 0 || !strings.Contains(stderr, "send NAME TEXT") || !strings.Contains(stderr, "-login") {
-		t.Fatalf("client --help: exit %d, stderr %q", code, stderr)
+	code, stdout, stderr := runCmd(t, "client", "--help")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, "send NAME TEXT") || !strings.Contains(stdout, "\n  --login name\n") {
+		t.Fatalf("client --help: exit %d, stdout %q, stderr %q; want the usage on stdout", code, stdout, stderr)
 	}
 }
 
@@ -125,14 +127,14 @@ func TestClientInteractive(t *testing.T) {
 	// Errors are one line and the session goes on.
 	say("echo {bad", `error: bad JSON "{bad"`)
 	say("bogus", `error: unknown command "bogus" (type help)`)
-	say("send nobody hi", "error: 404 not found")
-	say("pub stream x", "error: 403 forbidden")
+	say("send nobody hi", `error: 404 no client named "nobody" is online`)
+	say("pub stream x", "error: 403 only the server publishes on this channel")
 	say("send bob", "error: usage: send NAME TEXT")
 	say("call online {}", `online: {"names":["bob"]}`)
 	say("unsub group", "unsubscribed from group")
 
 	// Rooms: carol joins by URL; bob sees her, signals her, and leaves.
-	say("join lobby", "joined lobby with 0 others: ")
+	say("join lobby", "joined lobby; nobody else is here\n")
 	carol, err := websocket.Dial(ctx, "ws://"+ts.Addr+"/?roomId=lobby&peerId=carol", &websocket.DialOptions{Subprotocols: []string{"protoo"}})
 	if err != nil {
 		t.Fatal(err)
@@ -142,9 +144,9 @@ func TestClientInteractive(t *testing.T) {
 		defer close(carolDone)
 		_ = carol.Run(ctx, websocket.HandlerFunc(func(*websocket.Conn, websocket.Opcode, []byte) {}))
 	}()
-	waitOut("[lobby] carol joined {}")
+	waitOut("[lobby] carol joined\n")
 	say(`signal lobby carol {"sdp": "v=0"}`, "signaled carol in lobby")
-	say("signal lobby nobody hi", "error: 404 not found")
+	say("signal lobby nobody hi", "error: 404 ")
 	carol.Close(websocket.StatusNormalClosure, "bye")
 	waitOut("[lobby] carol left")
 	<-carolDone
@@ -154,8 +156,9 @@ func TestClientInteractive(t *testing.T) {
 	say("quit", "")
 	select {
 	case err := <-done:
-		if err != nil {
-			t.Fatalf("interactive session ended with %v", err)
+		// Six commands above failed on purpose: the exit status says so.
+		if want := "6 of 18 commands failed"; err == nil || err.Error() != want {
+			t.Fatalf("interactive session ended with %v, want %q", err, want)
 		}
 	case <-ctx.Done():
 		t.Fatal("quit did not end the session")
@@ -166,6 +169,56 @@ func TestClientInteractive(t *testing.T) {
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		if strings.Contains(line, "goroutine") || strings.Contains(line, "panic") {
 			t.Fatalf("output has a stack trace: %q", stdout.String())
+		}
+	}
+}
+
+// TestClientPipedExitStatus pipes commands into the interactive client, as
+// a script does: a failed command makes the exit status 1.
+func TestClientPipedExitStatus(t *testing.T) {
+	ts := servertest.Start(t, server.Config{})
+	tests := []struct {
+		name, stdin string
+		args        []string
+		code        int
+		stdoutHas   string
+		stderr      string
+	}{
+		{"not logged in", "echo hi\n", []string{ts.Addr}, 1,
+			"error: 401 not logged in: the first request must be login (type login NAME, or start with --login NAME)\n",
+			"Error: 1 of 1 commands failed\n"},
+		{"all succeed", "echo hi\nonline\n", []string{ts.Addr, "--login", "pipe"}, 0, `echo: "hi"`, ""},
+		{"one of three fails", "login pipe2\nsend nobody hi\necho hi\n", []string{ts.Addr}, 1,
+			`error: 404 no client named "nobody" is online`, "Error: 1 of 3 commands failed\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), clientWait)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			code := exitCode(runClientWith(ctx, strings.NewReader(tt.stdin), tt.args, &stdout, &stderr), &stderr)
+			if code != tt.code || !strings.Contains(stdout.String(), tt.stdoutHas) || stderr.String() != tt.stderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr %q",
+					code, stdout.String(), stderr.String(), tt.code, tt.stdoutHas, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestDescribeEvent(t *testing.T) {
+	tests := []struct {
+		e    client.Event
+		want string
+	}{
+		{client.Event{Kind: client.EventLost, Channel: "group"}, "group: the publications sent while disconnected could not be recovered (the server no longer has them, for example after a restart); new ones follow"},
+		{client.Event{Kind: client.EventRecovered, Channel: "group", Missed: 3}, "group: recovered 3 missed publications"},
+		{client.Event{Kind: client.EventReconnected}, "reconnected; logged in again and subscriptions renewed"},
+		{client.Event{Kind: client.EventLoginFailed, Err: &protoo.Error{Code: protoo.CodeConflict, Reason: `name "bob" is taken`}}, `reconnected, but logging in again failed: 409 name "bob" is taken`},
+		{client.Event{Kind: client.EventClosed}, ""},
+	}
+	for _, tt := range tests {
+		if got := describeEvent(tt.e); got != tt.want {
+			t.Errorf("describeEvent(%v) = %q, want %q", tt.e, got, tt.want)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +11,8 @@ import (
 	"github.com/switchboard/switchboard/peerconnection"
 )
 
-// runPC is `switchboard pc`: a command-line member of a peerconnection
-// signaling channel.
-func runPC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("pc", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	serverURL := fs.String("server", "http://localhost:8888", "peerconnection server `URL` (http://host:port, host:port or host)")
-	name := fs.String("name", defaultPCName(), "member `name`, sent raw as the native client sends it")
-	send := fs.Int("send", 0, "send the MESSAGE argument to the member with this `id`, then sign out and exit")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: switchboard pc [flags]
+// pcIntro is the top of `pc --help`; the flags follow it.
+const pcIntro = `Usage: switchboard pc [flags]
        switchboard pc [flags] --send ID MESSAGE
 
 A command-line member of a WebRTC peerconnection signaling channel, speaking
@@ -35,17 +26,19 @@ Output lines:
   online ID NAME / offline ID NAME
   message from ID (NAME): BODY
   sent N bytes to ID
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
+// runPC is `switchboard pc`: a command-line member of a peerconnection
+// signaling channel.
+func runPC(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pc")
+	serverURL := fs.String("server", "http://localhost:8888", "peerconnection server `URL` (http://host:port, host:port or host)")
+	name := fs.String("name", defaultPCName(), "member `name`, sent raw as the native client sends it")
+	send := fs.Int("send", 0, "send the MESSAGE argument to the member with this `id`, then sign out and exit")
+	if err := parseFlags(fs, args, pcIntro, stdout, stderr); err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
-	}
+
 	var msg string
 	switch {
 	case *send < 0:

@@ -78,7 +78,7 @@ func TestServeAllowQuit(t *testing.T) {
 		if !testutil.Poll(10*time.Second, func() bool { return strings.Contains(out.String(), "listening on ") }) {
 			t.Fatalf("serve did not start: %q %q", out.String(), errOut.String())
 		}
-		addr := strings.TrimSpace(strings.SplitN(out.String(), "listening on ", 2)[1])
+		addr := strings.Fields(strings.SplitN(out.String(), "listening on ", 2)[1])[0]
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/broker"
@@ -52,7 +53,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.port, "port", "", "`port` to listen on (1-65535), replacing the port of --addr, as WebRTC's peerconnection_server takes --port=8888")
 	fs.Var(&f.allowOrigins, "allow-origin", "browser `origin` allowed to open WebSockets besides the server's own: a full origin (https://app.example.com), a host pattern (*.example.com) or *; repeatable")
 	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest WebSocket message a client may send, in `bytes`; larger closes with 1009")
-	fs.IntVar(&f.maxConnections, "max-connections", 10000, "most open TCP connections (`n`); more are answered 503; 0 means no cap")
+	fs.IntVar(&f.maxConnections, "max-connections", 10000, "at most `n` open TCP connections; more are answered 503; 0 means no cap")
 	fs.DurationVar(&f.pingInterval, "ping-interval", 25*time.Second, "WebSocket keepalive ping `interval`; 0 disables")
 	fs.DurationVar(&f.pingTimeout, "ping-timeout", 10*time.Second, "how long a peer may stay silent after a ping before it is dropped")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "deadline for each socket write; a peer that does not read in time is dropped")
@@ -60,17 +61,17 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
 	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
 	fs.IntVar(&f.queueBytes, "queue-bytes", 8<<20, "outbound queue limit per connection in `bytes`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
-	fs.DurationVar(&f.batchDelay, "batch-delay", 0, "let channel publications wait up to this `long` for the flusher's next timed round, so that more of them share each connection's writev: fewer writes at moderate fan-out for up to this much more delivery latency; 0 writes at once (publications that pile up under load are batched anyway)")
+	fs.DurationVar(&f.batchDelay, "batch-delay", 0, "let channel publications wait up to this `duration` for the flusher's next timed round, so that more of them share each connection's writev: fewer writes at moderate fan-out for up to this much more delivery latency; 0 writes at once (publications that pile up under load are batched anyway)")
 	fs.BoolVar(&f.compression, "compression", true, "negotiate permessage-deflate (RFC 7692) when a client offers it")
 	fs.BoolVar(&f.contextTakeover, "compression-context-takeover", false, "let compression keep its context between messages: better ratios, but a compressor of several hundred KB per connection")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
-	fs.StringVar(&f.config, "config", "", "messaging configuration `file`, JSON or YAML (.yaml/.yml): channel rules by name prefix, {\"channels\":[{\"prefix\":\"chat:\",\"publish\":\"clients\",\"history\":50,\"maxAge\":\"10m\"}]}")
+	fs.StringVar(&f.config, "config", "", "messaging configuration `file`, JSON or YAML (.yaml/.yml): channel rules by name prefix, as {\"channels\": [{\"prefix\": \"chat:\", \"publish\": \"clients\", \"history\": 50, \"maxAge\": \"10m\"}]}")
 	fs.Var(&f.channels, "channel", "channel `rule` PREFIX[,publish=clients|server][,history=N][,max-age=DURATION], after those of --config; the longest matching prefix wins; built in: group (clients, history 100), stream (server, 60), presence (server, 100); repeatable")
 	fs.DurationVar(&f.loginTimeout, "login-timeout", 30*time.Second, "how long a /ws connection may stay without logging in before it is closed with 4000")
 	fs.DurationVar(&f.resumeGrace, "resume-grace", 30*time.Second, "how long a session outlives an abnormally closed connection, for a reconnect with its resume token; 0 ends it at once")
 	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
-	fs.IntVar(&f.roomMembers, "room-max-members", 32, "most members of one signaling room (`n`); a join past it is error 429")
-	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "most rooms one session may be in (`n`); a join past it is error 429")
+	fs.IntVar(&f.roomMembers, "room-max-members", 32, "at most `n` members in one signaling room; a join past it is error 429")
+	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "at most `n` rooms per session; a join past it is error 429")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
@@ -97,6 +98,20 @@ func (f *serveFlags) listenAddr() (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// startLine is the line serve prints once it listens: the address and
+// the URLs to open, with localhost for a wildcard host.
+func startLine(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "switchboard listening on " + a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	hp := net.JoinHostPort(host, port)
+	return fmt.Sprintf("switchboard listening on %s (web app http://%s/, WebSocket ws://%s/ws, peerconnection http://%s)", a, hp, hp, hp)
+}
+
 // orNegative maps a flag's 0 ("none") to the server's negative ("off"):
 // the server's zero means "default".
 func orNegative(d time.Duration) time.Duration {
@@ -114,20 +129,27 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
+// serveIntro is the top of `serve --help`; the flags follow it.
+const serveIntro = `Usage: switchboard serve [flags]
+
+Runs the server, all on one port: messaging on /ws (protoo JSON: login,
+echo, routed messages, group and stream channels with history and recovery,
+WebRTC rooms with join and signal; also on any path whose upgrade offers the
+protoo subprotocol, where ?peerId=NAME logs in and &roomId=ROOM joins),
+the raw WebSocket echo (/echo), WebRTC peerconnection signaling (/sign_in,
+/sign_out, /wait, /message, compatible with WebRTC's peerconnection_client
+and server_test.html), the web app at / and /healthz.
+It prints one line with the URLs once it listens.
+SIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and
+parked peerconnection /wait requests get "Server shutting down".
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("serve")
 	var f serveFlags
 	f.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: switchboard serve [flags]\n\nRuns the server, all on one port: messaging on /ws (protoo JSON: login,\necho, routed messages, group and stream channels with history and recovery,\nWebRTC rooms with join and signal; also on any path whose upgrade offers the\nprotoo subprotocol, where ?peerId=NAME logs in and &roomId=ROOM joins),\nthe raw WebSocket echo (/echo), WebRTC peerconnection signaling (/sign_in,\n/sign_out, /wait, /message, compatible with WebRTC's peerconnection_client\nand server_test.html), the web app and /healthz.\nSIGINT or SIGTERM shuts down gracefully: WebSockets are closed with 1001 and\nparked peerconnection /wait requests get \"Server shutting down\".\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage
+	if err := parseFlags(fs, args, serveIntro, stdout, stderr); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", strings.Join(fs.Args(), " "))
@@ -203,11 +225,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Deflate.ContextTakeover = f.contextTakeover
 
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("another process listens on %s; pick another with --port", addr)
+	}
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := server.New(cfg)
-	fmt.Fprintf(stdout, "switchboard listening on %s\n", ln.Addr())
+	fmt.Fprintln(stdout, startLine(ln.Addr()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -6,7 +6,7 @@
 // something other than [ErrIncomplete].
 //
 // The request parser is deliberately lenient where WebRTC's native
-// peerconnection client needs it (see specs/peerconnection.md §2.2) and
+// peerconnection client needs it (see docs/peerconnection.md) and
 // strict everywhere else:
 //
 //   - the method is any RFC 9110 token, followed by exactly one SP or HTAB;

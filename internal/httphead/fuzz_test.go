@@ -9,7 +9,7 @@ import (
 )
 
 // nativeClientRequests are the exact request bytes of WebRTC's native
-// peerconnection_client (specs/peerconnection.md §6.2).
+// peerconnection_client (docs/peerconnection.md).
 var nativeClientRequests = []string{
 	"GET /sign_in?alice@host HTTP/1.0\r\n\r\n",
 	"GET /sign_in?John Doe@pc HTTP/1.0\r\n\r\n",

@@ -7,9 +7,9 @@ import (
 	"github.com/switchboard/switchboard/internal/testutil"
 )
 
-// The tests in this file follow the conformance checklist of
-// specs/peerconnection.md §9, item by item, over real TCP connections
-// through the front door, comparing responses byte for byte.
+// The tests in this file walk a conformance checklist of the protocol
+// that docs/peerconnection.md describes, item by item, over real TCP
+// connections through the front door, comparing responses byte for byte.
 
 // §9.1: the first sign-in returns the exact bytes of §2.3.
 func TestConformance01FirstSignIn(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package peerconn implements the server side of WebRTC's peerconnection
 // signaling protocol (HTTP long-poll), as a drop-in replacement for the C++
-// peerconnection_server: see specs/peerconnection.md.
+// peerconnection_server: see docs/peerconnection.md.
 //
 // Start with [Service]: it is a frontdoor.ConnHandler, so the front door
 // reads each request head with the lenient parser of internal/httphead and

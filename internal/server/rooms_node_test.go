@@ -124,7 +124,7 @@ func TestProtooClientRooms(t *testing.T) {
 // with the same peerId while its old socket is open. The old one is closed
 // with 4000 (protoo-client emits close and never reconnects), the room
 // survives the swap, and the new peer is served in it: it gets joined,
-// peerJoined and signals, and its requests succeed (specs/protoo.md §6 #2,
+// peerJoined and signals, and its requests succeed (docs/protoo.md, the zombie room,
 // §7 #12-13).
 func TestProtooClientTakeoverNoZombieRoom(t *testing.T) {
 	var res struct {

@@ -60,7 +60,7 @@ type Config struct {
 	Deflate websocket.DeflateConfig
 	// PeerConn configures the WebRTC peerconnection signaling service
 	// (/sign_in, /sign_out, /wait, /message, /quit and every OPTIONS
-	// request). The zero value follows specs/peerconnection.md: /quit
+	// request). The zero value follows docs/peerconnection.md: /quit
 	// disabled, 30 s expiry, 1 MiB bodies, queues of 1000 items or 8 MiB,
 	// 10000 members. Its Logger and WriteTimeout default to Logger and
 	// WriteTimeout; its OnQuit is called
@@ -132,7 +132,7 @@ func New(cfg Config) *Server {
 // Serve accepts connections on ln until Shutdown; it then returns
 // frontdoor.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
-	s.log.Info("switchboard serving", "addr", ln.Addr().String())
+	s.log.Debug("switchboard serving", "addr", ln.Addr().String())
 	s.msg.start(s)
 	return s.fd.Serve(ln)
 }
@@ -208,7 +208,7 @@ func refuseUpgrade(status int, reason string) frontdoor.ConnHandler {
 
 func (s *Server) acceptOptions() *websocket.AcceptOptions {
 	return &websocket.AcceptOptions{
-		// protoo is echoed when offered (specs/protoo.md §1.1): a
+		// protoo is echoed when offered (docs/protoo.md): a
 		// browser fails a connection that asked for a subprotocol and
 		// got none.
 		Subprotocols:   []string{"protoo"},

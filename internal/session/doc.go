@@ -26,7 +26,7 @@
 // (a clean close, or the end of the resume grace period), gives peerLeft.
 // Because a takeover or a resume only swaps the Session's connection, a
 // room never looks empty in the middle of it (the "zombie room" of
-// specs/protoo.md §6). A URL with roomId and peerId (mediasoup style) logs
+// docs/protoo.md). A URL with roomId and peerId (mediasoup style) logs
 // in, takes over a session with that name if there is one, and joins. The
 // mediasoup methods that need an SFU are answered with 501.
 //

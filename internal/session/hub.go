@@ -152,7 +152,7 @@ func (h *Hub) Close() {
 // with peerId the connection logs in under that name at once (resume from
 // the query's resume parameter), else its first request must be login
 // within the login deadline. With roomId as well (a mediasoup-style URL,
-// specs/protoo.md §1.2) the connection also joins that room, and a peerId
+// docs/protoo.md) the connection also joins that room, and a peerId
 // already in use is taken over: the newer connection wins and the old one
 // is closed with 4000 "replaced" (§3.3), the session and its rooms going
 // on without a pause.
@@ -172,7 +172,7 @@ func (h *Hub) Open(t Transport, query url.Values) *Client {
 func (h *Hub) openURL(c *Client, query url.Values) {
 	refuse := func(err error) {
 		// A final refusal: accept, explain, close with 4000
-		// (specs/protoo.md §1.3).
+		// (docs/protoo.md).
 		c.notifyError(protoo.CodeOf(err), "refused: "+reasonOf(err))
 		c.t.Close(websocket.StatusDoNotReconnect, "refused: "+reasonOf(err))
 	}

@@ -20,7 +20,7 @@ func registerRoomMethods(m *Mux) {
 }
 
 // SFUMethods are the mediasoup-demo requests that need a media router
-// (specs/protoo.md §5). Switchboard relays signaling only, so each gets
+// (docs/rooms.md). Switchboard relays signaling only, so each gets
 // error 501 with a reason saying so, at once.
 var SFUMethods = []string{
 	"getRouterRtpCapabilities", "createWebRtcTransport", "connectWebRtcTransport", "restartIce",

@@ -11,7 +11,7 @@ import (
 
 // TestRoomTakeoverKeepsRoom swaps the connection of a room's only member
 // many times, concurrently, while watching the room: it never empties
-// (the zombie-room bug of specs/protoo.md §6 #2), every replaced
+// (the zombie-room bug of docs/protoo.md), every replaced
 // connection is closed with 4000 "replaced", and the last one is served.
 func TestRoomTakeoverKeepsRoom(t *testing.T) {
 	h := NewHub(Config{})

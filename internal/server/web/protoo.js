@@ -1,5 +1,5 @@
 // protoo.js: one WebSocket speaking protoo JSON (requests, responses,
-// notifications), as specs/protoo.md §2 describes. No reconnecting here:
+// notifications), as docs/protoo.md describes. No reconnecting here:
 // client.js does that.
 
 const REQUEST_TIMEOUT_MS = 20000;
