@@ -260,3 +260,22 @@ func TestExponentialBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlinePages: Online asks for every page of the names (the fake
+// server answers 2 at a time) and returns them all.
+func TestOnlinePages(t *testing.T) {
+	f := startFake(t)
+	c := dial(t, f.url())
+	names, err := c.Online(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"ann", "bea", "cid", "dan", "eve"}) {
+		t.Fatalf("Online = %v", names)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.onlineCalls != 3 {
+		t.Fatalf("%d online requests, want 3 pages", f.onlineCalls)
+	}
+}
