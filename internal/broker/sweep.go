@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
-	"time"
 )
 
 // Quota counts the channels one owner (a session) created that are still
@@ -32,7 +30,7 @@ func (e *QuotaError) Unwrap() error { return ErrChannelQuota }
 // Sweep drops the publications past their channel's maximum age and
 // removes the channels left idle (no subscribers and no history), so that
 // one-off channels do not fill the table. It returns how many it removed.
-// Run calls it periodically; a create on a full table calls it too.
+// Call it periodically; a create on a full table calls it too.
 func (b *Memory) Sweep() int {
 	b.mu.Lock()
 	chans := make([]*channel, 0, len(b.channels))
@@ -53,20 +51,6 @@ func (b *Memory) Sweep() int {
 		}
 	}
 	return n
-}
-
-// Run sweeps every interval until ctx is done.
-func (b *Memory) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.Sweep()
-		}
-	}
 }
 
 // idle reports whether ch may be removed, and marks it dead if so; ch.mu
