@@ -1,12 +1,14 @@
 package session
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/switchboard/switchboard/internal/broker"
 	"github.com/switchboard/switchboard/protoo"
+	"github.com/switchboard/switchboard/websocket"
 )
 
 // TestChannelQuota: a session that created its quota of channels gets 429
@@ -75,4 +77,80 @@ func TestOnlinePages(t *testing.T) {
 	}
 	c.fails(t, protoo.CodeBadRequest, "online", map[string]any{"limit": 0})
 	c.fails(t, protoo.CodeBadRequest, "online", map[string]any{"after": 5})
+}
+
+// TestSubscribeReplyOrder subscribes, with a replay of 300 publications,
+// while another session publishes on the channel: on the subscriber's
+// connection the reply comes before every publication, and the
+// publications after it run from the reply's offset on without a gap or a
+// repeat, in order.
+func TestSubscribeReplyOrder(t *testing.T) {
+	h := NewHub(Config{Broker: broker.NewMemory(broker.MemoryConfig{
+		Rules: broker.Rules{{Prefix: "c", Options: broker.Options{HistorySize: 1000}}}})})
+	defer h.Close()
+	pub, sub := open(h, ""), open(h, "")
+	pub.ok(t, "login", map[string]any{"name": "pub"}, nil)
+	sub.ok(t, "login", map[string]any{"name": "sub"}, nil)
+	var first broker.SubscribeResult
+	pub.ok(t, "subscribe", map[string]any{"channel": "c"}, &first)
+	for range 300 {
+		pub.ok(t, "publish", map[string]any{"channel": "c", "data": 1}, nil)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The publisher's own connection is not the one checked; its
+		// requests go through the hub like any other.
+		p := open(h, "")
+		p.ok(t, "login", map[string]any{"name": "pub2"}, nil)
+		for range 300 {
+			p.ok(t, "publish", map[string]any{"channel": "c", "data": 2}, nil)
+		}
+	}()
+	since := map[string]any{"epoch": first.Epoch, "offset": 0}
+	sub.OnMessage(sub.t, websocket.OpText, protoo.AppendRequest(nil, []byte("1"), "subscribe", mustJSON(t, map[string]any{"channel": "c", "since": since})))
+	<-done
+	sub.t.mu.Lock()
+	msgs := append([]protoo.Message(nil), sub.t.msgs...)
+	sub.t.mu.Unlock()
+	var reply *broker.SubscribeResult
+	var next uint64
+	for _, m := range msgs[1:] { // after the login reply
+		switch m := m.(type) {
+		case *protoo.Response:
+			if reply != nil || !m.OK {
+				t.Fatalf("unexpected response %+v", m)
+			}
+			reply = &broker.SubscribeResult{}
+			if err := json.Unmarshal(m.Data, reply); err != nil {
+				t.Fatal(err)
+			}
+			next = reply.Offset + 1
+		case *protoo.Notification:
+			if m.Method != "publication" {
+				continue
+			}
+			if reply == nil {
+				t.Fatal("a publication came before the subscribe reply")
+			}
+			var p struct{ Offset uint64 }
+			_ = json.Unmarshal(m.Data, &p)
+			if p.Offset != next {
+				t.Fatalf("publication %d after the reply, want %d", p.Offset, next)
+			}
+			next++
+		}
+	}
+	if reply == nil || !reply.Recovered || next != 601 {
+		t.Fatalf("reply %v, publications up to %d, want through 600", reply != nil, next-1)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
