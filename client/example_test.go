@@ -148,7 +148,7 @@ func ExampleClient_Request() {
 	_, err = c.Request(ctx, "frobnicate", nil)
 	fmt.Println(protoo.CodeOf(err))
 	// Output:
-	// {"names":["alice"],"more":false} <nil>
+	// {"names":["alice"]} <nil>
 	// unknown method
 }
 

@@ -79,8 +79,9 @@ type SubscribeResult struct {
 	// most MemoryConfig.ReplayBytes and ReplayCount.
 	Publications []Publication `json:"publications"`
 	// More says that the replay stopped before Offset: subscribe again
-	// with since at the last of Publications for the next page.
-	More bool `json:"more"`
+	// with since at the last of Publications for the next page. Left out
+	// of the JSON when false.
+	More bool `json:"more,omitempty"`
 }
 
 // Stats are a broker's counters.

@@ -99,7 +99,7 @@ func (r *onlineRequest) validate() error {
 // names follow the last one (ask again with after set to it).
 type onlineReply struct {
 	Names []string `json:"names"`
-	More  bool     `json:"more"`
+	More  bool     `json:"more,omitempty"`
 }
 
 func online(call *Call, req *onlineRequest) (any, error) {
