@@ -33,6 +33,8 @@ type fakeServer struct {
 	logins      []map[string]string
 	skip        map[uint64]bool // offsets live subscribers do not get
 	onlineCalls int
+	page        int // publications per replay page; 0: all
+	subscribes  int // subscribe requests
 	epoch       string
 }
 
@@ -168,8 +170,13 @@ func (f *fakeServer) onMessage(c *websocket.Conn, _ websocket.Opcode, b []byte) 
 		r := map[string]any{"channel": d.Channel, "epoch": f.epoch, "offset": len(h), "recovered": false, "publications": []client.Publication{}}
 		if d.Since != nil && d.Since.Epoch == f.epoch && d.Since.Offset <= uint64(len(h)) {
 			r["recovered"] = true
-			r["publications"] = h[d.Since.Offset:]
+			pubs := h[d.Since.Offset:]
+			if f.page > 0 && len(pubs) > f.page {
+				pubs, r["more"] = pubs[:f.page], true
+			}
+			r["publications"] = pubs
 		}
+		f.subscribes++
 		f.mu.Unlock()
 		reply(r)
 	case "online":

@@ -337,6 +337,13 @@ func (c *Client) replay(conn *websocket.Conn, s *Subscription, since position) e
 		if !more {
 			return nil
 		}
+		if next.Offset <= since.Offset {
+			// A page that does not advance would be asked for again and
+			// again: end the recovery as a loss instead.
+			err := fmt.Errorf("client: subscribe %s: the replay did not advance past offset %d", s.channel, since.Offset)
+			c.q.push(func() { s.failed(err, true) })
+			return nil
+		}
 		since = next
 	}
 }

@@ -327,14 +327,20 @@ func (b *Memory) Subscribe(name string, sub Subscriber, opts SubscribeOptions, r
 	ch.pending[sub] = p
 	ch.mu.Unlock()
 
+	defer b.activate(ch, sub, p) // even if ready panics
 	if ready != nil {
 		ready(res)
 	}
+	return nil
+}
 
+// activate delivers what was held for a pending subscriber and makes it a
+// subscriber, unless it unsubscribed or subscribed again meanwhile.
+func (b *Memory) activate(ch *channel, sub Subscriber, p *pending) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if ch.pending[sub] != p {
-		return nil // unsubscribed, or subscribed again, meanwhile
+		return
 	}
 	delete(ch.pending, sub)
 	for _, m := range p.held {
@@ -342,7 +348,6 @@ func (b *Memory) Subscribe(name string, sub Subscriber, opts SubscribeOptions, r
 	}
 	b.delivered.Add(int64(len(p.held)))
 	ch.subs[sub] = struct{}{}
-	return nil
 }
 
 // since returns at most one page of the publications after p, whether
