@@ -188,11 +188,8 @@ func (b *Memory) get(name string, q *Quota) (*channel, error) {
 		}
 		q.n.Add(1)
 	}
-	ch := &channel{name: name, opts: b.cfg.Rules.Options(name), epoch: newEpoch(), creator: q,
+	ch := &channel{name: name, opts: b.Options(name), epoch: newEpoch(), creator: q,
 		subs: make(map[Subscriber]struct{})}
-	if ch.opts.HistoryMaxAge == 0 && b.cfg.HistoryMaxAge > 0 {
-		ch.opts.HistoryMaxAge = b.cfg.HistoryMaxAge
-	}
 	ch.first.Store(1)
 	b.channels[name] = ch
 	return ch, nil
@@ -213,8 +210,15 @@ func (b *Memory) lock(name string, q *Quota) (*channel, error) {
 	}
 }
 
-// Options returns the options channel has or would have.
-func (b *Memory) Options(channel string) Options { return b.cfg.Rules.Options(channel) }
+// Options returns the options channel has or would have: its rule's, with
+// MemoryConfig.HistoryMaxAge when the rule sets no maximum age.
+func (b *Memory) Options(channel string) Options {
+	o := b.cfg.Rules.Options(channel)
+	if o.HistoryMaxAge == 0 && b.cfg.HistoryMaxAge > 0 {
+		o.HistoryMaxAge = b.cfg.HistoryMaxAge
+	}
+	return o
+}
 
 // Publish implements Broker.
 func (b *Memory) Publish(name string, m Message) (uint64, error) {
