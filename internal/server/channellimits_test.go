@@ -27,7 +27,7 @@ func TestMessagingChannelLimits(t *testing.T) {
 	for i := range 8 {
 		p.ok(t, "publish", map[string]any{"channel": fmt.Sprint("zip:", i), "data": data}, nil)
 	}
-	st := ts.Broker().Stats()
+	st := ts.Stats()
 	if st.HistoryBytes > 1<<20 || st.Evicted < 4 {
 		t.Fatalf("histories hold %d bytes (budget %d), %d evicted", st.HistoryBytes, 1<<20, st.Evicted)
 	}
