@@ -159,6 +159,11 @@ func (b *Memory) get(name string, q *Quota) (*channel, error) {
 		b.mu.Unlock()
 		return ch, nil
 	}
+	limit := b.cfg.MaxChannelsPerQuota
+	if q != nil && limit > 0 && q.n.Load() >= int64(limit) {
+		b.mu.Unlock()
+		return nil, &QuotaError{Limit: limit}
+	}
 	if len(b.channels) >= b.cfg.MaxChannels {
 		// A full table may hold idle channels a sweep would free: sweep
 		// now, at most once a second so that a client knocking on a full
@@ -183,7 +188,8 @@ func (b *Memory) get(name string, q *Quota) (*channel, error) {
 	}
 	defer b.mu.Unlock()
 	if q != nil {
-		if limit := b.cfg.MaxChannelsPerQuota; limit > 0 && q.n.Load() >= int64(limit) {
+		// Again: b.mu was released for the sweep.
+		if limit > 0 && q.n.Load() >= int64(limit) {
 			return nil, &QuotaError{Limit: limit}
 		}
 		q.n.Add(1)
