@@ -155,3 +155,21 @@ func TestMemoryHistoryBudget(t *testing.T) {
 		t.Fatalf("c kept its history under b's flood: %+v", res)
 	}
 }
+
+// TestMemoryBudgetQueueBounded: publications a channel drops by itself
+// (HistorySize) leave stale references in the budget's queue; the queue
+// compacts them, so it stays near the number of live publications.
+func TestMemoryBudgetQueueBounded(t *testing.T) {
+	b := NewMemory(MemoryConfig{Rules: Rules{{Prefix: "", Options: Options{HistorySize: 10}}}})
+	for i := range 5000 {
+		if _, err := b.Publish(fmt.Sprint("c", i%3), Message{Data: json.RawMessage(`1`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.hist.mu.Lock()
+	queued := len(b.hist.refs) - b.hist.head
+	b.hist.mu.Unlock()
+	if live := b.hist.live.Load(); live != 30 || queued > 2*int(live)+1024 {
+		t.Fatalf("%d references queued for %d live publications", queued, live)
+	}
+}
