@@ -233,8 +233,17 @@ func (c *Client) restore(conn *websocket.Conn) {
 		}
 	}
 	for _, s := range subs {
-		since := c.sync(s.position)
-		if _, err := c.subscribeOn(ctx, conn, s, &since); errors.Is(err, ErrDisconnected) || ctx.Err() != nil {
+		// An error reply (the server refused the channel) is the
+		// subscription's loss, reported by subscribeOn; no reply at all
+		// (a drop, a timeout) makes the whole restore start over.
+		var err error
+		if since := c.sync(s.position); since.Epoch == "" {
+			_, err = c.subscribeOn(ctx, conn, s, nil)
+		} else {
+			err = c.replay(conn, s, since)
+		}
+		var pe *protoo.Error
+		if err != nil && !errors.As(err, &pe) {
 			c.abandon(conn, err)
 			return
 		}

@@ -260,3 +260,62 @@ func TestExponentialBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestOnlinePages: Online asks for every page of the names (the fake
+// server answers 2 at a time) and returns them all.
+func TestOnlinePages(t *testing.T) {
+	f := startFake(t)
+	c := dial(t, f.url())
+	names, err := c.Online(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"ann", "bea", "cid", "dan", "eve"}) {
+		t.Fatalf("Online = %v", names)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.onlineCalls != 3 {
+		t.Fatalf("%d online requests, want 3 pages", f.onlineCalls)
+	}
+}
+
+// TestGapRecoveryPages: the fake server replays 2 publications a page
+// (more:true); the client asks for page after page until the gap of 7 is
+// filled, and delivers everything once, in order.
+func TestGapRecoveryPages(t *testing.T) {
+	testutil.CheckGoroutines(t, waitTimeout)
+	f := startFake(t)
+	f.mu.Lock()
+	f.page = 2
+	f.mu.Unlock()
+	var rec recorder
+	c := dial(t, f.url(), client.WithEventHandler(rec.event))
+	ctx := testCtx(t)
+	if _, err := c.Subscribe(ctx, "group", rec.pub); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	for off := uint64(2); off <= 8; off++ {
+		f.skip[off] = true
+	}
+	f.mu.Unlock()
+	for i := range 10 {
+		f.publish("group", "x", i) // offsets 1..10; 2..8 are not sent
+	}
+	testutil.WaitFor(t, waitTimeout, "publications 1..10", func() bool { return len(rec.offsets()) >= 10 })
+	if got := rec.offsets(); !slices.Equal(got, seq(1, 10)) {
+		t.Fatalf("offsets %v, want 1..10 once each in order", got)
+	}
+	testutil.WaitFor(t, waitTimeout, "the recovery event", func() bool { return rec.hasEvent(client.EventRecovered) })
+	if e := rec.eventOf(client.EventRecovered); e.Channel != "group" || e.Missed != 7 {
+		t.Errorf("recovery event %v, want group with 7 missed", e)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// The subscription, then pages of 2 from offset 1: at least 4 (2..9),
+	// one more if 10 was published before the recovery began.
+	if f.subscribes != 5 && f.subscribes != 6 {
+		t.Errorf("%d subscribe requests, want 5 or 6", f.subscribes)
+	}
+}

@@ -14,7 +14,8 @@
 //     offset order. The subscription remembers the channel's epoch and last
 //     offset; when offsets jump (the server dropped publications for a slow
 //     client) it subscribes again with since {epoch, offset} and receives
-//     the missed ones.
+//     the missed ones, page after page while the server says more follow,
+//     so a long replay never needs a message past the client's limit.
 //   - Join(ctx, room, info) joins a WebRTC signaling room and returns the
 //     other members; OnPeerJoined and OnPeerLeft follow the membership,
 //     Signal(ctx, room, to, data) relays an SDP or ICE candidate (any JSON)

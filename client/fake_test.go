@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 
@@ -23,15 +24,18 @@ import (
 type fakeServer struct {
 	addr string
 
-	mu       sync.Mutex
-	conns    map[*websocket.Conn]bool
-	accepted int // connections ever accepted
-	subs     map[*websocket.Conn]map[string]bool
-	history  map[string][]client.Publication
-	tokens   map[string]string // name -> resume token
-	logins   []map[string]string
-	skip     map[uint64]bool // offsets live subscribers do not get
-	epoch    string
+	mu          sync.Mutex
+	conns       map[*websocket.Conn]bool
+	accepted    int // connections ever accepted
+	subs        map[*websocket.Conn]map[string]bool
+	history     map[string][]client.Publication
+	tokens      map[string]string // name -> resume token
+	logins      []map[string]string
+	skip        map[uint64]bool // offsets live subscribers do not get
+	onlineCalls int
+	page        int // publications per replay page; 0: all
+	subscribes  int // subscribe requests
+	epoch       string
 }
 
 func startFake(t *testing.T) *fakeServer {
@@ -166,10 +170,29 @@ func (f *fakeServer) onMessage(c *websocket.Conn, _ websocket.Opcode, b []byte) 
 		r := map[string]any{"channel": d.Channel, "epoch": f.epoch, "offset": len(h), "recovered": false, "publications": []client.Publication{}}
 		if d.Since != nil && d.Since.Epoch == f.epoch && d.Since.Offset <= uint64(len(h)) {
 			r["recovered"] = true
-			r["publications"] = h[d.Since.Offset:]
+			pubs := h[d.Since.Offset:]
+			if f.page > 0 && len(pubs) > f.page {
+				pubs, r["more"] = pubs[:f.page], true
+			}
+			r["publications"] = pubs
 		}
+		f.subscribes++
 		f.mu.Unlock()
 		reply(r)
+	case "online":
+		// Pages of 2 names after `after`.
+		var d struct{ After string }
+		_ = json.Unmarshal(req.Data, &d)
+		f.mu.Lock()
+		f.onlineCalls++
+		f.mu.Unlock()
+		names := []string{"ann", "bea", "cid", "dan", "eve"}
+		i, _ := slices.BinarySearch(names, d.After)
+		if i < len(names) && names[i] == d.After {
+			i++
+		}
+		page := names[i:min(i+2, len(names))]
+		reply(map[string]any{"names": page, "more": i+2 < len(names)})
 	case "unsubscribe":
 		var d struct{ Channel string }
 		_ = json.Unmarshal(req.Data, &d)

@@ -88,19 +88,32 @@ func (c *Client) OnMessage(f func(Message)) {
 	})
 }
 
-// Online returns the names of the clients online, sorted.
+// Online returns the names of the clients online, sorted. The server
+// answers in pages (more:true while names follow); Online asks for them
+// all, so it makes one request per page.
 func (c *Client) Online(ctx context.Context) ([]string, error) {
-	data, err := c.Request(ctx, "online", nil)
-	if err != nil {
-		return nil, err
+	var names []string
+	req := struct {
+		After string `json:"after,omitempty"`
+	}{}
+	for {
+		data, err := c.Request(ctx, "online", req)
+		if err != nil {
+			return nil, err
+		}
+		var r struct {
+			Names []string `json:"names"`
+			More  bool     `json:"more"`
+		}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("client: online: bad reply: %w", err)
+		}
+		names = append(names, r.Names...)
+		if !r.More || len(r.Names) == 0 || r.Names[len(r.Names)-1] <= req.After {
+			return names, nil
+		}
+		req.After = r.Names[len(r.Names)-1]
 	}
-	var r struct {
-		Names []string `json:"names"`
-	}
-	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("client: online: bad reply: %w", err)
-	}
-	return r.Names, nil
 }
 
 // Publish publishes data on a channel and returns its offset. A channel

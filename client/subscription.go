@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -35,6 +36,21 @@ type subscribeReply struct {
 	Offset       uint64        `json:"offset"`
 	Recovered    bool          `json:"recovered"`
 	Publications []Publication `json:"publications"`
+	More         bool          `json:"more"`
+}
+
+// next returns where a replay continues when r is one page of several:
+// the server sets more, or (a server that predates it) the replay stops
+// short of the channel's offset.
+func (r *subscribeReply) next() (position, bool) {
+	if r == nil || !r.Recovered || len(r.Publications) == 0 {
+		return position{}, false
+	}
+	last := r.Publications[len(r.Publications)-1].Offset
+	if !r.More && last >= r.Offset {
+		return position{}, false
+	}
+	return position{Epoch: r.Epoch, Offset: last}, true
 }
 
 // maxBuffered bounds the publications a recovering subscription holds
@@ -207,10 +223,11 @@ func (s *Subscription) startRecovery() {
 }
 
 // apply applies a subscribe reply: the replayed publications, the new
-// position, then the publications held back meanwhile. A replay that
-// stops short of the channel's offset but made progress (a server that
-// replays in pages) is continued from where it stopped; one that made none
-// is a loss, reported with EventLost.
+// position, then the publications held back meanwhile. When the reply is
+// one page of a longer replay (subscribeReply.next), the subscription
+// stays in recovery and the caller of subscribeOn asks for the next page;
+// a replay that stops short of the channel's offset otherwise is a loss,
+// reported with EventLost.
 func (s *Subscription) apply(r subscribeReply, since *position) {
 	if s.ended {
 		return
@@ -226,7 +243,6 @@ func (s *Subscription) apply(r subscribeReply, since *position) {
 		for _, p := range s.buffer {
 			held[p.Offset] = true
 		}
-		start := last
 		for _, p := range r.Publications {
 			if p.Offset > last {
 				s.deliver(p)
@@ -236,9 +252,8 @@ func (s *Subscription) apply(r subscribeReply, since *position) {
 				}
 			}
 		}
-		if last < r.Offset && last > start {
-			go s.c.recover(s, position{Epoch: epoch, Offset: last})
-			return // still recovering
+		if _, more := r.next(); more {
+			return // still recovering: the next page follows
 		}
 		if last < r.Offset {
 			s.c.emitNow(Event{Kind: EventLost, Channel: s.channel})
@@ -288,16 +303,48 @@ func (s *Subscription) release() {
 // recover resubscribes after a gap, on the current connection. If the
 // connection drops first, the reconnect recovers the subscription.
 func (c *Client) recover(s *Subscription, since position) {
-	ctx, cancel := context.WithTimeout(c.ctx, c.opts.requestTimeout)
-	defer cancel()
 	c.mu.Lock()
 	conn := c.ready
 	c.mu.Unlock()
 	if conn == nil {
 		return
 	}
-	if _, err := c.subscribeOn(ctx, conn, s, &since); err != nil {
-		c.opts.logger.Debug("client: recovery failed", "channel", s.channel, "err", err)
+	err := c.replay(conn, s, since)
+	if err == nil {
+		return
+	}
+	c.opts.logger.Debug("client: recovery failed", "channel", s.channel, "err", err)
+	var pe *protoo.Error
+	if !errors.As(err, &pe) && !errors.Is(err, ErrDisconnected) && c.ctx.Err() == nil {
+		// No reply came in time: give up this recovery, as after an
+		// error reply, rather than hold publications back for good.
+		c.q.push(func() { s.failed(err, true) })
+	}
+}
+
+// replay subscribes s on conn from since and then asks for the following
+// pages of the replay until the server says there are no more. Each
+// request has the client's request timeout.
+func (c *Client) replay(conn *websocket.Conn, s *Subscription, since position) error {
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, c.opts.requestTimeout)
+		r, err := c.subscribeOn(ctx, conn, s, &since)
+		cancel()
+		if err != nil {
+			return err
+		}
+		next, more := r.next()
+		if !more {
+			return nil
+		}
+		if next.Offset <= since.Offset {
+			// A page that does not advance would be asked for again and
+			// again: end the recovery as a loss instead.
+			err := fmt.Errorf("client: subscribe %s: the replay did not advance past offset %d", s.channel, since.Offset)
+			c.q.push(func() { s.failed(err, true) })
+			return nil
+		}
+		since = next
 	}
 }
 

@@ -14,6 +14,9 @@ var (
 	ErrForbidden       = errors.New("broker: only the server publishes on this channel")
 	ErrInvalidChannel  = errors.New("broker: invalid channel name")
 	ErrTooManyChannels = errors.New("broker: too many channels")
+	// ErrChannelQuota: creating the channel would pass the creator's
+	// Quota (the error is a *QuotaError).
+	ErrChannelQuota = errors.New("broker: channel quota")
 )
 
 // MaxChannelName is the longest channel name in bytes.
@@ -22,6 +25,7 @@ const MaxChannelName = 200
 // Subscriber receives the publications of the channels it subscribed to.
 // Deliver is called with the channel's lock held and must not block: it
 // queues the message (a session sends it with websocket SendDroppable).
+// It is the per-delivery hot path: it must not allocate.
 type Subscriber interface {
 	Deliver(m *websocket.PreparedMessage)
 }
@@ -38,6 +42,17 @@ type Message struct {
 	From   string          // the publisher's name; "" for the server
 	Data   json.RawMessage // any JSON value
 	Server bool            // published by the server itself, not a client
+	// Quota pays for the channel if this publish creates it; nil (the
+	// server's publishes) pays nothing.
+	Quota *Quota
+}
+
+// SubscribeOptions are a subscribe's optional parts.
+type SubscribeOptions struct {
+	// Since asks for the publications after this position.
+	Since *Position
+	// Quota pays for the channel if this subscribe creates it.
+	Quota *Quota
 }
 
 // Publication is one message in a channel. It marshals to the wire object
@@ -59,8 +74,14 @@ type SubscribeResult struct {
 	// Recovered says that Publications are exactly those after the
 	// requested position; false when no position was given or the
 	// history no longer holds them.
-	Recovered    bool          `json:"recovered"`
+	Recovered bool `json:"recovered"`
+	// Publications are the replayed ones, oldest first: one page of at
+	// most MemoryConfig.ReplayBytes and ReplayCount.
 	Publications []Publication `json:"publications"`
+	// More says that the replay stopped before Offset: subscribe again
+	// with since at the last of Publications for the next page. Left out
+	// of the JSON when false.
+	More bool `json:"more,omitempty"`
 }
 
 // Stats are a broker's counters.
@@ -69,6 +90,9 @@ type Stats struct {
 	Subscriptions int
 	Published     int64 // publications accepted
 	Delivered     int64 // publications handed to subscribers
+	HistoryBytes  int64 // encoded bytes in all channels' history
+	Evicted       int64 // publications dropped for the history budget
+	Removed       int64 // idle channels removed
 }
 
 // Broker moves publications between subscribers.
@@ -77,11 +101,14 @@ type Broker interface {
 	// subscriber; it returns the publication's offset. A client message
 	// on a server-fed channel is ErrForbidden.
 	Publish(channel string, m Message) (uint64, error)
-	// Subscribe adds sub to channel. With since, the publications after
-	// it are looked up in the history. ready is called with the result
-	// before any publication after it is delivered to sub, so a reply
-	// sent from ready precedes them. Subscribing again is harmless.
-	Subscribe(channel string, sub Subscriber, since *Position, ready func(SubscribeResult)) error
+	// Subscribe adds sub to channel. With opts.Since, the publications
+	// after it are looked up in the history (one page of them, see
+	// SubscribeResult.More). ready is called with the result, outside
+	// the channel's lock, before any publication after it is delivered
+	// to sub, so a reply queued by ready precedes them. Subscribing
+	// again is harmless. Creating a channel past opts.Quota is a
+	// *QuotaError.
+	Subscribe(channel string, sub Subscriber, opts SubscribeOptions, ready func(SubscribeResult)) error
 	// Unsubscribe removes sub from channel; unknown ones are ignored.
 	Unsubscribe(channel string, sub Subscriber)
 	// Stats returns the counters.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard/switchboard/websocket"
 )
 
 // MemoryConfig configures a Memory broker. The zero value works.
@@ -14,22 +16,57 @@ type MemoryConfig struct {
 	Rules Rules
 	// MaxChannels caps the channels alive at once. Default 10000.
 	MaxChannels int
-	// MaxHistoryBytes caps the encoded size of one channel's history;
-	// the oldest publications go first. Default 4 MiB.
+	// MaxChannelsPerQuota caps the channels alive at once that one Quota
+	// (one session) created; creating one more is ErrChannelQuota.
+	// Default 100; negative: no cap.
+	MaxChannelsPerQuota int
+	// MaxHistoryBytes caps one channel's history; the oldest publications
+	// go first. Default 4 MiB.
 	MaxHistoryBytes int
+	// HistoryBytes caps the history of all channels together; past it the
+	// oldest publications of any channel go first. Sizes are counted as
+	// stored: encoded and decompressed, whatever the client's compression
+	// saved on the wire. Default 256 MiB; negative: no cap.
+	HistoryBytes int64
+	// HistoryMaxAge drops publications older than this from the history
+	// of channels whose Options set no HistoryMaxAge. Default 1 h;
+	// negative: kept until HistorySize or the byte caps push them out.
+	HistoryMaxAge time.Duration
+	// ReplayBytes and ReplayCount bound the publications one subscribe
+	// result replays (at least one is always replayed); a longer replay
+	// sets More and the subscriber subscribes again from the last one.
+	// Defaults 256 KiB and 1000.
+	ReplayBytes int
+	ReplayCount int
 	// Now is the clock, for tests. Default time.Now.
 	Now func() time.Time
 }
+
+// Defaults of MemoryConfig.
+const (
+	DefaultMaxChannels         = 10000
+	DefaultMaxChannelsPerQuota = 100
+	DefaultMaxHistoryBytes     = 4 << 20
+	DefaultHistoryBytes        = 256 << 20
+	DefaultHistoryMaxAge       = time.Hour
+	DefaultReplayBytes         = 256 << 10
+	DefaultReplayCount         = 1000
+)
 
 // Memory is the in-memory Broker for one node.
 type Memory struct {
 	cfg MemoryConfig
 
-	mu       sync.Mutex
-	channels map[string]*channel
+	mu        sync.Mutex
+	channels  map[string]*channel
+	lastSweep time.Time // of a sweep on a full table, see get
+
+	hist budget
 
 	published atomic.Int64
 	delivered atomic.Int64
+	evicted   atomic.Int64
+	removed   atomic.Int64
 }
 
 var _ Broker = (*Memory)(nil)
@@ -40,30 +77,54 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		cfg.Rules = DefaultRules()
 	}
 	if cfg.MaxChannels <= 0 {
-		cfg.MaxChannels = 10000
+		cfg.MaxChannels = DefaultMaxChannels
+	}
+	if cfg.MaxChannelsPerQuota == 0 {
+		cfg.MaxChannelsPerQuota = DefaultMaxChannelsPerQuota
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.MaxHistoryBytes <= 0 {
-		cfg.MaxHistoryBytes = 4 << 20
+		cfg.MaxHistoryBytes = DefaultMaxHistoryBytes
 	}
-	return &Memory{cfg: cfg, channels: make(map[string]*channel)}
+	if cfg.HistoryBytes == 0 {
+		cfg.HistoryBytes = DefaultHistoryBytes
+	}
+	if cfg.HistoryMaxAge == 0 {
+		cfg.HistoryMaxAge = DefaultHistoryMaxAge
+	}
+	if cfg.ReplayBytes <= 0 {
+		cfg.ReplayBytes = DefaultReplayBytes
+	}
+	if cfg.ReplayCount <= 0 {
+		cfg.ReplayCount = DefaultReplayCount
+	}
+	b := &Memory{cfg: cfg, channels: make(map[string]*channel)}
+	b.hist.limit = cfg.HistoryBytes
+	return b
 }
 
 // channel is one channel's state; its mutex orders publications and
 // subscriptions.
 type channel struct {
-	name  string
-	opts  Options
-	epoch string
+	name    string
+	opts    Options
+	epoch   string
+	creator *Quota // pays for the channel while it lives; nil: nobody
 
 	mu      sync.Mutex
 	offset  uint64
 	history []entry // oldest first, offsets consecutive
 	histLen int     // encoded bytes in history
 	subs    map[Subscriber]struct{}
-	dead    bool // removed from the broker: look it up again
+	pending map[Subscriber]*pending // subscribers whose result is being sent
+	dead    bool                    // removed from the broker: look it up again
+
+	// first is the offset of the oldest publication in history (offset+1
+	// when it is empty), for the history budget to skip stale entries
+	// without the lock.
+	first atomic.Uint64
 }
 
 type entry struct {
@@ -71,34 +132,79 @@ type entry struct {
 	at  time.Time
 }
 
+// pending holds the publications of a subscriber whose subscribe result
+// is being encoded outside the lock; they are delivered after it.
+type pending struct {
+	held []*websocket.PreparedMessage
+}
+
+// maxHeld bounds the publications held for one pending subscriber; past
+// it they are dropped, as a full queue drops them, and the subscriber
+// recovers them by offset.
+const maxHeld = 1024
+
 func newEpoch() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
 
-// get returns the channel, creating it.
-func (b *Memory) get(name string) (*channel, error) {
+// get returns the channel, creating it on q's account.
+func (b *Memory) get(name string, q *Quota) (*channel, error) {
 	if !ValidChannel(name) {
 		return nil, ErrInvalidChannel
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if ch, ok := b.channels[name]; ok {
+		b.mu.Unlock()
 		return ch, nil
 	}
-	if len(b.channels) >= b.cfg.MaxChannels {
-		return nil, ErrTooManyChannels
+	limit := b.cfg.MaxChannelsPerQuota
+	if q != nil && limit > 0 && q.n.Load() >= int64(limit) {
+		b.mu.Unlock()
+		return nil, &QuotaError{Limit: limit}
 	}
-	ch := &channel{name: name, opts: b.cfg.Rules.Options(name), epoch: newEpoch(), subs: make(map[Subscriber]struct{})}
+	if len(b.channels) >= b.cfg.MaxChannels {
+		// A full table may hold idle channels a sweep would free: sweep
+		// now, at most once a second so that a client knocking on a full
+		// table does not make every request walk it.
+		now := b.cfg.Now()
+		if now.Sub(b.lastSweep) < time.Second {
+			b.mu.Unlock()
+			return nil, ErrTooManyChannels
+		}
+		b.lastSweep = now
+		b.mu.Unlock()
+		b.Sweep()
+		b.mu.Lock()
+		if ch, ok := b.channels[name]; ok {
+			b.mu.Unlock()
+			return ch, nil
+		}
+		if len(b.channels) >= b.cfg.MaxChannels {
+			b.mu.Unlock()
+			return nil, ErrTooManyChannels
+		}
+	}
+	defer b.mu.Unlock()
+	if q != nil {
+		// Again: b.mu was released for the sweep.
+		if limit > 0 && q.n.Load() >= int64(limit) {
+			return nil, &QuotaError{Limit: limit}
+		}
+		q.n.Add(1)
+	}
+	ch := &channel{name: name, opts: b.Options(name), epoch: newEpoch(), creator: q,
+		subs: make(map[Subscriber]struct{})}
+	ch.first.Store(1)
 	b.channels[name] = ch
 	return ch, nil
 }
 
 // lock returns the live channel, locked.
-func (b *Memory) lock(name string) (*channel, error) {
+func (b *Memory) lock(name string, q *Quota) (*channel, error) {
 	for {
-		ch, err := b.get(name)
+		ch, err := b.get(name, q)
 		if err != nil {
 			return nil, err
 		}
@@ -110,25 +216,42 @@ func (b *Memory) lock(name string) (*channel, error) {
 	}
 }
 
-// Options returns the options channel has or would have.
-func (b *Memory) Options(channel string) Options { return b.cfg.Rules.Options(channel) }
+// Options returns the options channel has or would have: its rule's, with
+// MemoryConfig.HistoryMaxAge when the rule sets no maximum age.
+func (b *Memory) Options(channel string) Options {
+	o := b.cfg.Rules.Options(channel)
+	if o.HistoryMaxAge == 0 && b.cfg.HistoryMaxAge > 0 {
+		o.HistoryMaxAge = b.cfg.HistoryMaxAge
+	}
+	return o
+}
 
 // Publish implements Broker.
 func (b *Memory) Publish(name string, m Message) (uint64, error) {
 	if !m.Server && b.cfg.Rules.Options(name).Publish == PublishersServer {
 		return 0, ErrForbidden
 	}
-	ch, err := b.lock(name)
+	ch, err := b.lock(name, m.Quota)
 	if err != nil {
 		return 0, err
 	}
-	defer ch.mu.Unlock()
+	off := b.publishLocked(ch, m)
+	ch.mu.Unlock()
+	if b.hist.over() {
+		b.evict()
+	}
+	return off, nil
+}
+
+// publishLocked appends and delivers a publication; ch.mu is held.
+func (b *Memory) publishLocked(ch *channel, m Message) uint64 {
 	ch.offset++
-	pub := Publication{Offset: ch.offset, json: encodePublication(name, ch.offset, m)}
+	pub := Publication{Offset: ch.offset, json: encodePublication(ch.name, ch.offset, m)}
 	now := b.cfg.Now()
 	if ch.opts.HistorySize > 0 {
 		ch.history = append(ch.history, entry{pub: pub, at: now})
 		ch.histLen += len(pub.json)
+		b.hist.add(ch, pub.Offset, len(pub.json))
 		// Past HistorySize or MaxHistoryBytes the oldest go; the
 		// newest one always stays.
 		n := max(0, len(ch.history)-ch.opts.HistorySize)
@@ -139,23 +262,28 @@ func (b *Memory) Publish(name string, m Message) (uint64, error) {
 		for ; n < len(ch.history)-1 && size > b.cfg.MaxHistoryBytes; n++ {
 			size -= len(ch.history[n].pub.json)
 		}
-		ch.drop(n)
+		b.drop(ch, n)
 	}
-	ch.expire(now)
+	b.expire(ch, now)
 	b.published.Add(1)
-	if len(ch.subs) == 0 {
-		return pub.Offset, nil
+	if len(ch.subs) == 0 && len(ch.pending) == 0 {
+		return pub.Offset
 	}
 	frame := publicationFrame(pub.json)
 	for s := range ch.subs {
 		s.Deliver(frame)
 	}
 	b.delivered.Add(int64(len(ch.subs)))
-	return pub.Offset, nil
+	for _, p := range ch.pending {
+		if len(p.held) < maxHeld { // else dropped: a gap the subscriber recovers
+			p.held = append(p.held, frame)
+		}
+	}
+	return pub.Offset
 }
 
 // expire drops publications older than the channel's maximum age.
-func (ch *channel) expire(now time.Time) {
+func (b *Memory) expire(ch *channel, now time.Time) {
 	if ch.opts.HistoryMaxAge <= 0 {
 		return
 	}
@@ -163,58 +291,102 @@ func (ch *channel) expire(now time.Time) {
 	for cut < len(ch.history) && now.Sub(ch.history[cut].at) > ch.opts.HistoryMaxAge {
 		cut++
 	}
-	ch.drop(cut)
+	b.drop(ch, cut)
 }
 
-// drop removes the n oldest publications from the history.
-func (ch *channel) drop(n int) {
+// drop removes the n oldest publications from ch's history.
+func (b *Memory) drop(ch *channel, n int) {
 	if n <= 0 {
 		return
 	}
+	size := 0
 	for _, e := range ch.history[:n] {
-		ch.histLen -= len(e.pub.json)
+		size += len(e.pub.json)
 	}
+	ch.histLen -= size
+	b.hist.release(n, size)
 	clear(ch.history[:n])
 	ch.history = ch.history[n:]
+	if len(ch.history) == 0 {
+		ch.history = nil // let the backing array go
+		ch.first.Store(ch.offset + 1)
+	} else {
+		ch.first.Store(ch.history[0].pub.Offset)
+	}
 }
 
-// Subscribe implements Broker.
-func (b *Memory) Subscribe(name string, sub Subscriber, since *Position, ready func(SubscribeResult)) error {
-	ch, err := b.lock(name)
+// Subscribe implements Broker. The result is encoded by ready outside the
+// channel's lock: the subscriber is registered as pending under it, and
+// the publications that arrive meanwhile are held and delivered after
+// ready returns.
+func (b *Memory) Subscribe(name string, sub Subscriber, opts SubscribeOptions, ready func(SubscribeResult)) error {
+	ch, err := b.lock(name, opts.Quota)
 	if err != nil {
 		return err
 	}
-	defer ch.mu.Unlock()
-	ch.expire(b.cfg.Now())
+	b.expire(ch, b.cfg.Now())
 	res := SubscribeResult{Channel: name, Epoch: ch.epoch, Offset: ch.offset, Publications: []Publication{}}
-	if since != nil {
-		res.Publications, res.Recovered = ch.since(*since)
+	if opts.Since != nil {
+		res.Publications, res.Recovered, res.More = b.since(ch, *opts.Since)
 	}
-	ch.subs[sub] = struct{}{}
+	delete(ch.subs, sub)
+	p := &pending{}
+	if ch.pending == nil {
+		ch.pending = make(map[Subscriber]*pending)
+	}
+	ch.pending[sub] = p
+	ch.mu.Unlock()
+
+	defer b.activate(ch, sub, p) // even if ready panics
 	if ready != nil {
 		ready(res)
 	}
 	return nil
 }
 
-// since returns the publications after p, and whether they are all there.
-func (ch *channel) since(p Position) ([]Publication, bool) {
+// activate delivers what was held for a pending subscriber and makes it a
+// subscriber, unless it unsubscribed or subscribed again meanwhile.
+func (b *Memory) activate(ch *channel, sub Subscriber, p *pending) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.pending[sub] != p {
+		return
+	}
+	delete(ch.pending, sub)
+	for _, m := range p.held {
+		sub.Deliver(m)
+	}
+	b.delivered.Add(int64(len(p.held)))
+	ch.subs[sub] = struct{}{}
+}
+
+// since returns at most one page of the publications after p, whether
+// they are all there, and whether more follow the page.
+func (b *Memory) since(ch *channel, p Position) (pubs []Publication, recovered, more bool) {
 	if p.Epoch != ch.epoch || p.Offset > ch.offset {
-		return []Publication{}, false
+		return []Publication{}, false, false
 	}
 	missed := ch.offset - p.Offset
 	if missed == 0 {
-		return []Publication{}, true
+		return []Publication{}, true, false
 	}
 	if missed > uint64(len(ch.history)) {
-		return []Publication{}, false
+		return []Publication{}, false, false
 	}
 	tail := ch.history[uint64(len(ch.history))-missed:]
-	out := make([]Publication, len(tail))
-	for i, e := range tail {
+	n, size := 0, 0
+	for n < len(tail) && n < b.cfg.ReplayCount {
+		size += len(tail[n].pub.json)
+		if n > 0 && size > b.cfg.ReplayBytes {
+			break
+		}
+		n++
+	}
+	out := make([]Publication, n)
+	for i, e := range tail[:n] {
 		out[i] = e.pub
 	}
-	return out, true
+	return out, true, n < len(tail)
 }
 
 // Unsubscribe implements Broker. A channel left without subscribers or
@@ -228,18 +400,12 @@ func (b *Memory) Unsubscribe(name string, sub Subscriber) {
 	}
 	ch.mu.Lock()
 	delete(ch.subs, sub)
-	ch.expire(b.cfg.Now())
-	remove := len(ch.subs) == 0 && len(ch.history) == 0 && !ch.dead
-	if remove {
-		ch.dead = true
-	}
+	delete(ch.pending, sub)
+	b.expire(ch, b.cfg.Now())
+	remove := b.idle(ch)
 	ch.mu.Unlock()
 	if remove {
-		b.mu.Lock()
-		if b.channels[name] == ch {
-			delete(b.channels, name)
-		}
-		b.mu.Unlock()
+		b.remove(ch)
 	}
 }
 
@@ -251,10 +417,11 @@ func (b *Memory) Stats() Stats {
 		chans = append(chans, ch)
 	}
 	b.mu.Unlock()
-	s := Stats{Channels: len(chans), Published: b.published.Load(), Delivered: b.delivered.Load()}
+	s := Stats{Channels: len(chans), Published: b.published.Load(), Delivered: b.delivered.Load(),
+		HistoryBytes: b.hist.bytes.Load(), Evicted: b.evicted.Load(), Removed: b.removed.Load()}
 	for _, ch := range chans {
 		ch.mu.Lock()
-		s.Subscriptions += len(ch.subs)
+		s.Subscriptions += len(ch.subs) + len(ch.pending)
 		ch.mu.Unlock()
 	}
 	return s

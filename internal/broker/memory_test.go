@@ -38,7 +38,7 @@ func offsets(pubs []Publication) []uint64 {
 func subscribe(t *testing.T, b Broker, ch string, sub Subscriber, since *Position) SubscribeResult {
 	t.Helper()
 	var res SubscribeResult
-	if err := b.Subscribe(ch, sub, since, func(r SubscribeResult) { res = r }); err != nil {
+	if err := b.Subscribe(ch, sub, SubscribeOptions{Since: since}, func(r SubscribeResult) { res = r }); err != nil {
 		t.Fatal(err)
 	}
 	return res
@@ -141,7 +141,9 @@ func TestMemoryRules(t *testing.T) {
 	if _, err := b.Publish("", Message{}); err != ErrInvalidChannel {
 		t.Fatalf("empty channel = %v", err)
 	}
-	if o := b.Options("other"); o != DefaultOptions {
+	want := DefaultOptions
+	want.HistoryMaxAge = DefaultHistoryMaxAge
+	if o := b.Options("other"); o != want {
 		t.Fatalf("default options = %+v", o)
 	}
 	if _, err := ParsePublishers("x"); err == nil {
@@ -155,7 +157,7 @@ func TestMemoryUnsubscribeRemovesEmpty(t *testing.T) {
 	b := NewMemory(MemoryConfig{Rules: Rules{{Prefix: "", Options: Options{}}}, MaxChannels: 1})
 	r := &recorder{}
 	e1 := subscribe(t, b, "a", r, nil).Epoch
-	if err := b.Subscribe("b", r, nil, nil); err != ErrTooManyChannels {
+	if err := b.Subscribe("b", r, SubscribeOptions{}, nil); err != ErrTooManyChannels {
 		t.Fatalf("second channel = %v", err)
 	}
 	b.Unsubscribe("a", r)
@@ -244,7 +246,7 @@ func (c *counter) Deliver(*websocket.PreparedMessage) { c.n++ }
 func BenchmarkPublishFanout(b *testing.B) {
 	m := NewMemory(MemoryConfig{})
 	for range 1000 {
-		if err := m.Subscribe("bench", &counter{}, nil, nil); err != nil {
+		if err := m.Subscribe("bench", &counter{}, SubscribeOptions{}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

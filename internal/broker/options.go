@@ -48,7 +48,7 @@ type Options struct {
 	// 0 keeps none.
 	HistorySize int
 	// HistoryMaxAge drops publications older than this from the history;
-	// 0 keeps them until HistorySize pushes them out.
+	// 0 takes the broker's default (MemoryConfig.HistoryMaxAge, 1 h).
 	HistoryMaxAge time.Duration
 }
 

@@ -24,7 +24,7 @@ import (
 //	  - prefix: "chat:"
 //	    publish: clients   # or server
 //	    history: 50        # publications kept for recovery
-//	    maxAge: 10m        # history age limit; 0 or absent: none
+//	    maxAge: 10m        # history age limit; 0 or absent: --history-max-age
 type fileConfig struct {
 	Channels []channelRule `json:"channels" yaml:"channels"`
 }

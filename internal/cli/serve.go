@@ -46,6 +46,9 @@ type serveFlags struct {
 	roomMembers     int
 	roomsPerSession int
 	iceServers      stringList
+	historyBytes    int64
+	historyMaxAge   time.Duration
+	channelsPerSess int
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -70,6 +73,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.loginTimeout, "login-timeout", 30*time.Second, "how long a /ws connection may stay without logging in before it is closed with 4000")
 	fs.DurationVar(&f.resumeGrace, "resume-grace", 30*time.Second, "how long a session outlives an abnormally closed connection, for a reconnect with its resume token; 0 ends it at once")
 	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
+	fs.Int64Var(&f.historyBytes, "history-bytes", 256<<20, "most `bytes` of channel history kept for recovery, all channels together, counted decompressed; past it the oldest publications of any channel are dropped (a subscriber whose since is older gets recovered:false); 0 means no cap; the default is 256 MiB")
+	fs.DurationVar(&f.historyMaxAge, "history-max-age", time.Hour, "history max `age` of channels whose rule sets none (--channel max-age); a channel with no subscribers and no history left is removed; 0 keeps publications until the history size or --history-bytes pushes them out")
+	fs.IntVar(&f.channelsPerSess, "channels-per-session", 100, "most channels one session may have created (by publish or subscribe) that are still in use (`n`); one more is error 429; 0 means no cap")
 	fs.IntVar(&f.roomMembers, "room-max-members", 32, "at most `n` members in one signaling room; a join past it is error 429")
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "at most `n` rooms per session; a join past it is error 429")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
@@ -119,6 +125,14 @@ func orNegative(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// zeroToNegative maps a cap flag's 0 ("no cap") to the server's negative.
+func zeroToNegative(n int64) int64 {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -179,6 +193,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--resume-grace and --stream-interval must not be negative")
 	case f.roomMembers < 1 || f.roomsPerSession < 1:
 		return errors.New("--room-max-members and --room-max-per-session must be at least 1")
+	case f.historyBytes < 0 || f.historyMaxAge < 0 || f.channelsPerSess < 0:
+		return errors.New("--history-bytes, --history-max-age and --channels-per-session must not be negative")
 	}
 	for _, u := range f.iceServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
@@ -220,6 +236,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxRoomMembers:     f.roomMembers,
 		MaxRoomsPerSession: f.roomsPerSession,
 		ICEServers:         f.iceServers,
+		HistoryBytes:       zeroToNegative(f.historyBytes),
+		HistoryMaxAge:      orNegative(f.historyMaxAge),
+		ChannelsPerSession: int(zeroToNegative(int64(f.channelsPerSess))),
 	}
 	cfg.Deflate.Disabled = !f.compression
 	cfg.Deflate.ContextTakeover = f.contextTakeover

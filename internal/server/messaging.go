@@ -41,7 +41,21 @@ type MessagingConfig struct {
 	// StreamInterval is how often the server publishes its statistics on
 	// the stream channel. Default 1 s; negative disables.
 	StreamInterval time.Duration
+	// HistoryBytes caps the history of all channels together, counted
+	// decompressed as stored; past it the oldest publications of any
+	// channel are dropped. Default 256 MiB; negative: no cap.
+	HistoryBytes int64
+	// HistoryMaxAge is the history max age of channels whose rule sets
+	// none. Default 1 h; negative: none.
+	HistoryMaxAge time.Duration
+	// ChannelsPerSession caps the channels one session has created (by
+	// publish or subscribe) that are still in use; one more is error
+	// 429. Default 100; negative: no cap.
+	ChannelsPerSession int
 }
+
+// sweepInterval is how often idle channels are removed.
+const sweepInterval = 30 * time.Second
 
 // messaging is the server's messaging service: the hub, its broker and the
 // stream feeder.
@@ -59,7 +73,8 @@ type messaging struct {
 func newMessaging(s *Server) *messaging {
 	cfg := s.cfg.Messaging
 	rules := append(broker.DefaultRules(), cfg.Channels...)
-	b := broker.NewMemory(broker.MemoryConfig{Rules: rules})
+	b := broker.NewMemory(broker.MemoryConfig{Rules: rules, HistoryBytes: cfg.HistoryBytes,
+		HistoryMaxAge: cfg.HistoryMaxAge, MaxChannelsPerQuota: cfg.ChannelsPerSession})
 	return &messaging{
 		hub: session.NewHub(session.Config{
 			LoginTimeout:       cfg.LoginTimeout,
@@ -110,22 +125,38 @@ type StreamFigures struct {
 	Time              string  `json:"time"`
 }
 
-// start starts the stream feeder once.
+// start starts the stream feeder and the channel sweeper once.
 func (m *messaging) start(s *Server) {
 	interval := s.cfg.Messaging.StreamInterval
 	if interval == 0 {
 		interval = time.Second
 	}
-	if interval < 0 {
-		return
-	}
 	m.startOnce.Do(func() {
 		m.wg.Add(1)
-		go m.feed(s, interval)
+		go m.sweep()
+		if interval > 0 {
+			m.wg.Add(1)
+			go m.feed(s, interval)
+		}
 	})
 }
 
-// close stops the feeder and the hub's timers.
+// sweep removes idle channels and expired history every sweepInterval.
+func (m *messaging) sweep() {
+	defer m.wg.Done()
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.broker.Sweep()
+		}
+	}
+}
+
+// close stops the feeder, the sweeper and the hub's timers.
 func (m *messaging) close() {
 	m.stopOnce.Do(func() {
 		close(m.stop)

@@ -299,6 +299,9 @@ type Stats struct {
 	Subscriptions int            `json:"subscriptions"`
 	Published     int64          `json:"published"`
 	Delivered     int64          `json:"delivered"`
+	HistoryBytes  int64          `json:"history_bytes"`    // all channels' history, as stored
+	Evicted       int64          `json:"history_evicted"`  // publications dropped for --history-bytes
+	IdleRemoved   int64          `json:"channels_removed"` // idle channels swept away
 	Requests      int64          `json:"requests"`
 	Rooms         int            `json:"rooms"`
 	Stream        *StreamFigures `json:"stream,omitempty"` // the latest stream publication
@@ -316,6 +319,9 @@ func (s *Server) Stats() Stats {
 		Subscriptions:    bs.Subscriptions,
 		Published:        bs.Published,
 		Delivered:        bs.Delivered,
+		HistoryBytes:     bs.HistoryBytes,
+		Evicted:          bs.Evicted,
+		IdleRemoved:      bs.Removed,
 		Requests:         s.msg.hub.Counters().Requests.Load(),
 		Rooms:            len(s.msg.hub.Rooms()),
 		Stream:           s.msg.figures.Load(),

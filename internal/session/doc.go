@@ -17,7 +17,9 @@
 // connection that does not log in within the login deadline is closed with
 // 4000. Channels live in a broker.Broker; a Session is its Subscriber and
 // sends publications as droppable frames, so a slow reader loses the oldest
-// ones (counted) and recovers them by offset.
+// ones (counted) and recovers them by offset. A Session's broker.Quota
+// counts the channels its publishes and subscribes created; online answers
+// in pages (after, limit, more).
 //
 // Rooms (rooms.go, roommethods.go) are WebRTC signaling rooms whose
 // members are Sessions, not connections: join {room, info} returns the

@@ -405,6 +405,8 @@ type Session struct {
 	subs   map[string]struct{}
 	grace  *time.Timer
 	ended  bool
+
+	quota broker.Quota // the channels this session created
 }
 
 var _ broker.Subscriber = (*Session)(nil)

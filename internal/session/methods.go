@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 
 	"github.com/switchboard/switchboard/internal/broker"
 	"github.com/switchboard/switchboard/protoo"
@@ -78,12 +79,44 @@ func send(call *Call, req *sendRequest) (any, error) {
 	return struct{}{}, nil
 }
 
-type onlineRequest struct{}
+// MaxOnlinePage is the most names one online reply carries, and its
+// default page size.
+const MaxOnlinePage = 1000
 
-func online(call *Call, _ *onlineRequest) (any, error) {
-	return struct {
-		Names []string `json:"names"`
-	}{call.Client.hub.Online()}, nil
+type onlineRequest struct {
+	After string `json:"after"` // the last name of the previous page
+	Limit *int   `json:"limit"` // names per page, 1 to MaxOnlinePage
+}
+
+func (r *onlineRequest) validate() error {
+	if r.Limit != nil && *r.Limit < 1 {
+		return protoo.Errorf(protoo.CodeBadRequest, "online: limit must be at least 1, got %d", *r.Limit)
+	}
+	return nil
+}
+
+// onlineReply is one page of the sorted names online; More says that
+// names follow the last one (ask again with after set to it).
+type onlineReply struct {
+	Names []string `json:"names"`
+	More  bool     `json:"more,omitempty"`
+}
+
+func online(call *Call, req *onlineRequest) (any, error) {
+	limit := MaxOnlinePage
+	if req.Limit != nil {
+		limit = min(*req.Limit, MaxOnlinePage)
+	}
+	names := call.Client.hub.Online()
+	i, found := slices.BinarySearch(names, req.After)
+	if found {
+		i++
+	}
+	names = names[i:]
+	if len(names) <= limit {
+		return onlineReply{Names: names}, nil
+	}
+	return onlineReply{Names: names[:limit], More: true}, nil
 }
 
 type subscribeRequest struct {
@@ -106,7 +139,8 @@ func checkChannel(method string, ch *string) error {
 func subscribe(call *Call, req *subscribeRequest) (any, error) {
 	s := call.Client.Session()
 	b := call.Client.hub.broker
-	err := b.Subscribe(*req.Channel, s, req.Since, func(res broker.SubscribeResult) { call.Reply(res) })
+	opts := broker.SubscribeOptions{Since: req.Since, Quota: &s.quota}
+	err := b.Subscribe(*req.Channel, s, opts, func(res broker.SubscribeResult) { call.Reply(res) })
 	if err != nil {
 		return nil, brokerError(err)
 	}
@@ -145,7 +179,8 @@ func (r *publishRequest) validate() error {
 }
 
 func publish(call *Call, req *publishRequest) (any, error) {
-	off, err := call.Client.hub.broker.Publish(*req.Channel, broker.Message{From: call.Client.Session().Name(), Data: req.Data})
+	s := call.Client.Session()
+	off, err := call.Client.hub.broker.Publish(*req.Channel, broker.Message{From: s.Name(), Data: req.Data, Quota: &s.quota})
 	if err != nil {
 		return nil, brokerError(err)
 	}
@@ -163,6 +198,10 @@ func brokerError(err error) error {
 		return protoo.Errorf(protoo.CodeBadRequest, "invalid channel name")
 	case errors.Is(err, broker.ErrTooManyChannels):
 		return protoo.Errorf(protoo.CodeTooMany, "too many channels")
+	}
+	var qe *broker.QuotaError
+	if errors.As(err, &qe) {
+		return protoo.Errorf(protoo.CodeTooMany, "channel quota: this session created %d channels that are still in use, the most it may; idle ones are removed once their history expires", qe.Limit)
 	}
 	return err
 }

@@ -220,9 +220,10 @@ export class Client extends EventTarget {
   }
 
   // #apply applies a subscribe reply: replayed publications, the new
-  // position, then what was held back. A replay that stops short of the
-  // channel's offset but made progress is continued; one that made none is
-  // reported as lost.
+  // position, then what was held back. A replay that is one page of
+  // several (more: true, or it stops short of the channel's offset) and
+  // made progress is continued from its last offset; one that made none
+  // is reported as lost.
   #apply(channel, sub, r, withSince) {
     let last = sub.offset;
     if (!withSince) {
@@ -237,7 +238,7 @@ export class Client extends EventTarget {
           sub.handler(p);
         }
       }
-      if (last < r.offset && last > start) { this.#recoverGap(channel, sub); return; }
+      if ((r.more || last < r.offset) && last > start) { this.#recoverGap(channel, sub); return; }
       const lost = last < r.offset;
       if (lost) last = r.offset;
       this.dispatchEvent(new CustomEvent('recovered', { detail: { channel, missed: sub.missed || 0, lost } }));

@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Quota counts the channels one owner (a session) created that are still
+// alive; MemoryConfig.MaxChannelsPerQuota caps them. A channel is charged
+// to whoever's publish or subscribe created it, until it is removed. The
+// zero value is ready to use.
+type Quota struct{ n atomic.Int64 }
+
+// Channels returns how many channels charged to q are alive.
+func (q *Quota) Channels() int { return int(q.n.Load()) }
+
+// QuotaError is the error of a publish or subscribe that would create a
+// channel past its Quota. It matches ErrChannelQuota.
+type QuotaError struct {
+	Limit int // MemoryConfig.MaxChannelsPerQuota
+}
+
+func (e *QuotaError) Error() string {
+	return fmt.Sprintf("broker: this session created %d channels that are still in use, the most it may; an idle one is removed once its history expires", e.Limit)
+}
+
+// Unwrap returns ErrChannelQuota.
+func (e *QuotaError) Unwrap() error { return ErrChannelQuota }
+
+// Sweep drops the publications past their channel's maximum age and
+// removes the channels left idle (no subscribers and no history), so that
+// one-off channels do not fill the table. It returns how many it removed.
+// Call it periodically; a create on a full table calls it too.
+func (b *Memory) Sweep() int {
+	b.mu.Lock()
+	chans := make([]*channel, 0, len(b.channels))
+	for _, ch := range b.channels {
+		chans = append(chans, ch)
+	}
+	b.mu.Unlock()
+	now := b.cfg.Now()
+	n := 0
+	for _, ch := range chans {
+		ch.mu.Lock()
+		b.expire(ch, now)
+		remove := b.idle(ch)
+		ch.mu.Unlock()
+		if remove {
+			b.remove(ch)
+			n++
+		}
+	}
+	return n
+}
+
+// idle reports whether ch may be removed, and marks it dead if so; ch.mu
+// is held.
+func (b *Memory) idle(ch *channel) bool {
+	if ch.dead || len(ch.subs) > 0 || len(ch.pending) > 0 || len(ch.history) > 0 {
+		return false
+	}
+	ch.dead = true
+	return true
+}
+
+// remove takes a dead channel out of the table and off its creator's
+// quota; its next use starts a new epoch.
+func (b *Memory) remove(ch *channel) {
+	b.mu.Lock()
+	if b.channels[ch.name] == ch {
+		delete(b.channels, ch.name)
+	}
+	b.mu.Unlock()
+	if ch.creator != nil {
+		ch.creator.n.Add(-1)
+	}
+	b.removed.Add(1)
+}
