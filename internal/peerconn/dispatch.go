@@ -107,7 +107,7 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 			}
 			parked = w
 		case pathSignOut:
-			c.removeLocked(m)
+			c.removeLocked(m, now)
 			c.stats.signOuts.Add(1)
 		}
 	}

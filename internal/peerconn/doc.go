@@ -11,7 +11,11 @@
 //     layout (status texts, header order, CORS block);
 //   - [Channel] holds the members, their FIFO queues and parked waits, and
 //     [Channel.Dispatch] applies one request in the reference dispatch
-//     order and returns the encoded response or the parked [Wait].
+//     order and returns the encoded response or the parked [Wait]. A
+//     presence notice is stored once, in a log every member reads from
+//     its own position (notices.go), so sign-ins that nobody reads cost
+//     O(members) memory, bounded by Config.MaxNoticeBytes, and removing or
+//     expiring a member costs O(1) plus the waits parked at that moment.
 //
 // [Service.ServeConn] adds the I/O: it checks and reads a POST body
 // ([CheckPost]: 400, 413, Expect: 100-continue), writes with a deadline,
