@@ -24,6 +24,7 @@ type serveFlags struct {
 	allowOrigins    stringList
 	maxMessageBytes int64
 	maxConnections  int
+	maxConnsPerIP   int
 	pingInterval    time.Duration
 	pingTimeout     time.Duration
 	writeTimeout    time.Duration
@@ -53,6 +54,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.allowOrigins, "allow-origin", "browser `origin` allowed to open WebSockets besides the server's own: a full origin (https://app.example.com), a host pattern (*.example.com) or *; repeatable")
 	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest WebSocket message a client may send, in `bytes`; larger closes with 1009")
 	fs.IntVar(&f.maxConnections, "max-connections", 10000, "most open TCP connections (`n`); more are answered 503; 0 means no cap")
+	fs.IntVar(&f.maxConnsPerIP, "max-connections-per-ip", 1000, "most open TCP connections (`n`) from one client address (IPv6: one /64), so one client cannot take all of --max-connections; more are answered 503; loopback clients (a local reverse proxy, switchboard bench) are exempt; 0 means no cap")
 	fs.DurationVar(&f.pingInterval, "ping-interval", 25*time.Second, "WebSocket keepalive ping `interval`; 0 disables")
 	fs.DurationVar(&f.pingTimeout, "ping-timeout", 10*time.Second, "how long a peer may stay silent after a ping before it is dropped")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "deadline for each socket write; a peer that does not read in time is dropped")
@@ -145,6 +147,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--max-message-bytes must be at least 1, got %d", f.maxMessageBytes)
 	case f.maxConnections < 0:
 		return fmt.Errorf("--max-connections must not be negative, got %d", f.maxConnections)
+	case f.maxConnsPerIP < 0:
+		return fmt.Errorf("--max-connections-per-ip must not be negative, got %d", f.maxConnsPerIP)
 	case f.pingInterval < 0 || f.pingTimeout <= 0:
 		return errors.New("--ping-interval must not be negative and --ping-timeout must be positive")
 	case f.shutdownTimeout <= 0:
@@ -189,6 +193,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
+	cfg.MaxConnectionsPerIP = f.maxConnsPerIP
 	cfg.DebugVars = f.debugVars
 	cfg.Messaging = server.MessagingConfig{
 		LoginTimeout:       f.loginTimeout,
