@@ -93,7 +93,7 @@ var serveFlags = []string{
 	"addr", "port", "allow-origin", "max-message-bytes", "max-connections", "max-connections-per-ip",
 	"ping-interval", "ping-timeout", "write-timeout", "head-timeout",
 	"shutdown-timeout", "queue-messages", "queue-bytes", "compression",
-	"compression-context-takeover", "log-level",
+	"compression-context-takeover", "log-level", "peerconnection-random-ids",
 }
 
 func TestServeHelp(t *testing.T) {

@@ -37,6 +37,7 @@ type serveFlags struct {
 	contextTakeover bool
 	logLevel        string
 	allowQuit       bool
+	randomPeerIDs   bool
 	debugVars       bool
 	config          string
 	channels        channelFlag
@@ -75,6 +76,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "most rooms one session may be in (`n`); a join past it is error 429")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
+	fs.BoolVar(&f.randomPeerIDs, "peerconnection-random-ids", false, "give peerconnection members random ids in 1..2^31-1 instead of 1, 2, 3, ...; WebRTC's native client and test page accept both; random ids cannot be guessed without signing in, but they are not authentication: every sign-in reply lists every member's id")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
@@ -193,6 +195,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
+	cfg.PeerConn.RandomIDs = f.randomPeerIDs
 	cfg.MaxConnectionsPerIP = f.maxConnsPerIP
 	cfg.DebugVars = f.debugVars
 	cfg.Messaging = server.MessagingConfig{

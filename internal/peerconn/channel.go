@@ -92,7 +92,7 @@ type Channel struct {
 // NewChannel returns an empty channel with cfg's limits.
 func NewChannel(cfg Config) *Channel {
 	cfg = cfg.withDefaults()
-	return &Channel{cfg: cfg, ids: newIDSource(), members: make(map[int]*member)}
+	return &Channel{cfg: cfg, ids: newIDSource(cfg.RandomIDs), members: make(map[int]*member)}
 }
 
 // signInLocked adds a member named from the raw sign-in query and returns

@@ -63,6 +63,16 @@ type Config struct {
 	// Default 16 MiB.
 	MaxNoticeBytes int
 
+	// RandomIDs gives members random ids in 1..2^31-1, unique among the
+	// members signed in, instead of the reference server's 1, 2, 3, ...
+	// WebRTC's native client and its test page take ids as 32-bit
+	// integers and accept either. Random ids cannot be guessed by a client
+	// that has not signed in; they are still not authentication: every
+	// sign-in reply and presence notice tells every member's id, and
+	// whoever knows an id can wait, send and sign out as that member.
+	// Default false: ids as the reference server gives them.
+	RandomIDs bool
+
 	// MaxMembers caps the members signed in at once; a sign-in beyond it is
 	// answered 503. Default 10000.
 	MaxMembers int

@@ -23,4 +23,9 @@
 // after a response until the client closes, and answers parked waits with
 // "Server shutting down" when the front door shuts down. A goroutine
 // expires members that have no parked wait (30 s by default).
+//
+// Member ids are the reference server's 1, 2, 3, ... or, with
+// Config.RandomIDs, random in 1..2^31-1 (ids.go). Either way the protocol
+// has no authentication: an id is a bearer identifier, and whoever knows
+// one can wait, send and sign out as that member.
 package peerconn
