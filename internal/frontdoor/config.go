@@ -41,9 +41,13 @@ type Config struct {
 	// request (its body) once the front door handed it over: its
 	// http.Server's ReadTimeout. When it expires the read fails and the
 	// connection is closed, so a client that announces a body and never
-	// sends it holds a connection for this long at most. A handler that
-	// needs longer extends it with http.ResponseController.SetReadDeadline.
-	// ConnHandlers set their own deadlines. Default 10s.
+	// sends it holds a connection for this long at most, also when the
+	// handler leaves the body unread and net/http drains it after the
+	// reply. Once the body is read net/http lifts the deadline, so a
+	// handler may then run as long as it likes (a long poll, a stream).
+	// A handler that needs longer for the body itself extends it with
+	// http.ResponseController.SetReadDeadline. ConnHandlers set their own
+	// deadlines. Default 10s.
 	BodyReadTimeout time.Duration
 
 	// MaxConnections caps the connections open at once (reading a head, in

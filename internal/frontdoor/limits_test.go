@@ -173,3 +173,61 @@ func TestIPKey(t *testing.T) {
 		t.Error("capped without MaxConnectionsPerIP")
 	}
 }
+
+// The body deadline ends once the body is read: a handler that runs long
+// afterwards (a long poll, a stream) keeps its request context, even after
+// a stalled body elsewhere was cut by the same timeout.
+func TestHTTPBodyTimeoutSparesLongHandlers(t *testing.T) {
+	testutil.CheckGoroutines(t, waitFor)
+	entered := make(chan string, 2)
+	release := make(chan struct{})
+	result := make(chan error, 2)
+	mux := http.NewServeMux()
+	long := func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			result <- err
+			return
+		}
+		entered <- string(body)
+		select {
+		case <-release:
+			result <- nil
+			io.WriteString(w, "done")
+		case <-r.Context().Done():
+			result <- context.Cause(r.Context())
+		}
+	}
+	mux.HandleFunc("GET /long", long)
+	mux.HandleFunc("POST /long", long)
+	s := &Server{Config: Config{BodyReadTimeout: 100 * time.Millisecond}, HTTP: mux}
+	addr := testutil.Serve(t, s).Addr
+
+	get := dial(t, addr)
+	write(t, get, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
+	recv(t, entered, "the GET handler")
+	post := dial(t, addr)
+	write(t, post, "POST /long HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
+	recv(t, entered, "the POST handler")
+
+	// A stalled body, cut by the timeout, proves that it has passed.
+	stalled := dial(t, addr)
+	write(t, stalled, "POST /long HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123")
+	var ne net.Error
+	if err := recv(t, result, "the stalled body to be cut"); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("stalled body: %v, want a timeout", err)
+	}
+	readToEOF(t, stalled)
+
+	close(release)
+	for range 2 {
+		if err := recv(t, result, "a long handler"); err != nil {
+			t.Errorf("a long handler's context ended: %v", err)
+		}
+	}
+	for _, c := range []net.Conn{get, post} {
+		if got := readToEOF(t, c); !strings.HasSuffix(got, "done") {
+			t.Errorf("long handler replied %.80q", got)
+		}
+	}
+}
