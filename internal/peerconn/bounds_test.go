@@ -155,3 +155,48 @@ func TestNoticesBoundedPerMember(t *testing.T) {
 		t.Errorf("stats %+v, want alice's notices of bob and carol dropped, 6 queued", st)
 	}
 }
+
+// Messages queued for all members together are bounded: past
+// MaxTotalQueueBytes a message is refused with 503 until queues drain.
+func TestMessagesBoundedGlobally(t *testing.T) {
+	ch := NewChannel(Config{MaxTotalQueueBytes: 10 << 10})
+	now := time.Unix(1e9, 0)
+	for _, name := range []string{"alice", "bob", "carol"} {
+		ch.Dispatch(Request{Method: "GET", Target: "/sign_in?" + name}, now)
+	}
+	send := func(to int) string {
+		body := []byte(strings.Repeat("x", 4<<10))
+		return string(ch.Dispatch(Request{Method: "POST", Target: "/message?peer_id=2&to=" + itoa(to), ContentType: "text/plain", Body: body}, now).Response)
+	}
+	if got := send(1); got != wantEmptyOK {
+		t.Fatalf("first message: %q", got)
+	}
+	if got := send(3); got != wantEmptyOK {
+		t.Fatalf("second message: %q", got)
+	}
+	full := want("503 Service Unavailable", "text/plain", "", "the server's queues are full\n")
+	if got := send(3); got != full {
+		t.Fatalf("third message: %q, want %q", got, full)
+	}
+	if st := ch.Stats(); st.Refused != 1 || st.QueueBytes-st.NoticeBytes > 10<<10 {
+		t.Fatalf("stats %+v", st)
+	}
+	// alice reads her notices and her message: room for one more.
+	for {
+		out := ch.Dispatch(Request{Method: "GET", Target: "/wait?peer_id=1"}, now)
+		if out.Parked != nil {
+			break
+		}
+	}
+	if got := send(3); got != wantEmptyOK {
+		t.Fatalf("after alice read hers: %q", got)
+	}
+	// A member's queue goes with it.
+	ch.Dispatch(Request{Method: "GET", Target: "/sign_out?peer_id=3"}, now)
+	if got := send(1); got != wantEmptyOK {
+		t.Fatalf("after carol left: %q", got)
+	}
+	if got := send(1); got != wantEmptyOK {
+		t.Fatalf("after carol left, second: %q", got)
+	}
+}

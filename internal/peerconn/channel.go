@@ -85,6 +85,7 @@ type Channel struct {
 	first, last *member   // join order
 	parked      []*member // members with a parked wait, in no order
 	log         noticeLog // presence notices, shared by every member's queue
+	queueBytes  int       // bytes of every member's front and queue
 
 	stats counters
 }
@@ -212,21 +213,31 @@ func (c *Channel) broadcastLocked(s *member, connected bool, now time.Time) {
 }
 
 // deliverLocked hands a message to m's parked wait, or appends it to m's
-// queue within the limits (spec §5.2). It reports false when the queue is
-// full.
-func (c *Channel) deliverLocked(m *member, resp []byte) bool {
+// queue within the limits (spec §5.2). It returns why it could not: m's
+// queue is full (MaxQueueItems, MaxQueueBytes) or all queues together are
+// (MaxTotalQueueBytes); "" when delivered or queued.
+func (c *Channel) deliverLocked(m *member, resp []byte) string {
 	if w := c.unparkLocked(m); w != nil {
 		m.lastSeen = c.cfg.Now()
 		w.send(Delivery{Response: resp, Requeue: true})
-		return true
+		return ""
 	}
 	items := len(m.front) + len(m.queue) + c.pendingNotices(m)
-	if items >= c.cfg.MaxQueueItems || m.queueBytes+len(resp) > c.cfg.MaxQueueBytes {
-		return false
+	switch {
+	case items >= c.cfg.MaxQueueItems || m.queueBytes+len(resp) > c.cfg.MaxQueueBytes:
+		return "the recipient's queue is full"
+	case c.queueBytes+len(resp) > c.cfg.MaxTotalQueueBytes:
+		return "the server's queues are full"
 	}
 	m.queue = append(m.queue, message{resp: resp, after: c.log.end()})
-	m.queueBytes += len(resp)
-	return true
+	c.addBytesLocked(m, len(resp))
+	return ""
+}
+
+// addBytesLocked counts n more (or, negative, fewer) bytes in m's queue.
+func (c *Channel) addBytesLocked(m *member, n int) {
+	m.queueBytes += n
+	c.queueBytes += n
 }
 
 // waitLocked serves a /wait of m: the front item of its queue now, or w is
@@ -253,7 +264,7 @@ func (c *Channel) popLocked(m *member) []byte {
 		if len(m.front) == 0 {
 			m.front = nil
 		}
-		m.queueBytes -= len(resp)
+		c.addBytesLocked(m, -len(resp))
 		return resp
 	}
 	c.dropNoticesLocked(m)
@@ -277,7 +288,7 @@ func (c *Channel) popLocked(m *member) []byte {
 	if len(m.queue) == 0 {
 		m.queue = nil
 	}
-	m.queueBytes -= len(resp)
+	c.addBytesLocked(m, -len(resp))
 	return resp
 }
 
@@ -290,7 +301,8 @@ func (c *Channel) removeLocked(m *member, now time.Time) {
 	if w := c.unparkLocked(m); w != nil {
 		w.send(Delivery{})
 	}
-	m.front, m.queue, m.queueBytes = nil, nil, 0
+	c.addBytesLocked(m, -m.queueBytes)
+	m.front, m.queue = nil, nil
 	c.broadcastLocked(m, false, now)
 	if len(c.members) == 0 {
 		c.log.trim(c.log.end())
@@ -329,7 +341,7 @@ func (c *Channel) Requeue(w *Wait, resp []byte) {
 		return
 	}
 	m.front = append([][]byte{resp}, m.front...)
-	m.queueBytes += len(resp)
+	c.addBytesLocked(m, len(resp)) // may pass MaxTotalQueueBytes: it was counted before
 }
 
 // Expire removes, with a "…,0" notice to the others, every member that has
@@ -375,5 +387,6 @@ func (c *Channel) Quit() {
 	c.parked = c.parked[:0]
 	clear(c.members)
 	c.first, c.last = nil, nil
+	c.queueBytes = 0
 	c.log.trim(c.log.end())
 }

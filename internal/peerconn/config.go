@@ -7,16 +7,17 @@ import (
 
 // Defaults for the zero values in [Config] (spec §5.4, §8.2).
 const (
-	DefaultExpireAfter    = 30 * time.Second
-	DefaultCheckInterval  = time.Second
-	DefaultMaxBodyBytes   = 1 << 20
-	DefaultMaxQueueItems  = 1000
-	DefaultMaxQueueBytes  = 8 << 20
-	DefaultMaxMembers     = 10000
-	DefaultMaxNoticeBytes = 16 << 20
-	DefaultReadTimeout    = 10 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultLinger         = 10 * time.Second
+	DefaultExpireAfter        = 30 * time.Second
+	DefaultCheckInterval      = time.Second
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxQueueItems      = 1000
+	DefaultMaxQueueBytes      = 8 << 20
+	DefaultMaxMembers         = 10000
+	DefaultMaxNoticeBytes     = 16 << 20
+	DefaultMaxTotalQueueBytes = 256 << 20
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultLinger             = 10 * time.Second
 )
 
 // Config configures a [Service]. The zero value works and behaves as the
@@ -51,6 +52,13 @@ type Config struct {
 	// 8 MiB.
 	MaxQueueItems int
 	MaxQueueBytes int
+
+	// MaxTotalQueueBytes bounds the messages queued for all members
+	// together, so that many members that never poll cannot hold
+	// MaxMembers × MaxQueueBytes. Past it a message is refused with 503
+	// ("the server's queues are full") until members read theirs or go.
+	// Default 256 MiB.
+	MaxTotalQueueBytes int
 
 	// MaxNoticeBytes bounds the memory of all presence notices not yet
 	// read by every member. Each notice is encoded once and shared by all
@@ -117,6 +125,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxQueueBytes, DefaultMaxQueueBytes)
 	setInt(&c.MaxMembers, DefaultMaxMembers)
 	setInt(&c.MaxNoticeBytes, DefaultMaxNoticeBytes)
+	setInt(&c.MaxTotalQueueBytes, DefaultMaxTotalQueueBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
