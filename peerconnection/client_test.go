@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/peerconn"
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/peerconnection"
@@ -121,39 +122,54 @@ func TestClientSendsNativeBytes(t *testing.T) {
 	}
 }
 
-// Two clients through Switchboard's server: peers, presence, messages.
+// Two clients through Switchboard's server: peers, presence, messages,
+// with the reference server's ids and with random ones.
 func TestClientsThroughServer(t *testing.T) {
-	url := servertest.Start(t, server.Config{}).URL("http", "")
+	t.Run("sequential ids", func(t *testing.T) { clientsThroughServer(t, peerconn.Config{}) })
+	t.Run("random ids", func(t *testing.T) { clientsThroughServer(t, peerconn.Config{RandomIDs: true}) })
+}
+
+func clientsThroughServer(t *testing.T, cfg peerconn.Config) {
+	url := servertest.Start(t, server.Config{PeerConn: cfg}).URL("http", "")
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	alice, peers, err := peerconnection.SignIn(ctx, url, "alice")
-	if err != nil || alice.ID() != 1 || len(peers) != 0 {
+	if err != nil || alice.ID() < 1 || len(peers) != 0 {
 		t.Fatalf("alice: %v id %d peers %v", err, alice.ID(), peers)
 	}
+	a := alice.ID()
 	bob, peers, err := peerconnection.SignIn(ctx, url, "bob")
-	if err != nil || bob.ID() != 2 || len(peers) != 1 || peers[0] != (peerconnection.Peer{ID: 1, Name: "alice", Connected: true}) {
+	if err != nil || bob.ID() < 1 || bob.ID() == a || len(peers) != 1 || peers[0] != (peerconnection.Peer{ID: a, Name: "alice", Connected: true}) {
 		t.Fatalf("bob: %v id %d peers %v", err, bob.ID(), peers)
 	}
+	b := bob.ID()
+	if !cfg.RandomIDs && (a != 1 || b != 2) {
+		t.Errorf("ids %d and %d, want 1 and 2", a, b)
+	}
 	ev, err := alice.Wait(ctx)
-	if err != nil || ev.Presence == nil || *ev.Presence != (peerconnection.Peer{ID: 2, Name: "bob", Connected: true}) {
+	if err != nil || ev.Presence == nil || *ev.Presence != (peerconnection.Peer{ID: b, Name: "bob", Connected: true}) {
 		t.Fatalf("alice's first event: %+v, %v", ev, err)
 	}
-	if err := bob.Send(ctx, 1, []byte(`{"type":"offer","sdp":"v=0"}`)); err != nil {
+	if err := bob.Send(ctx, a, []byte(`{"type":"offer","sdp":"v=0"}`)); err != nil {
 		t.Fatal(err)
 	}
 	ev, err = alice.Wait(ctx)
-	if err != nil || ev.Presence != nil || ev.From != 2 || ev.ContentType != "text/plain" || !bytes.Equal(ev.Body, []byte(`{"type":"offer","sdp":"v=0"}`)) {
+	if err != nil || ev.Presence != nil || ev.From != b || ev.ContentType != "text/plain" || !bytes.Equal(ev.Body, []byte(`{"type":"offer","sdp":"v=0"}`)) {
 		t.Fatalf("alice's message: %+v, %v", ev, err)
 	}
 	var se *peerconnection.StatusError
-	if err := bob.Send(ctx, 9, []byte("x")); !errors.As(err, &se) || se.Status != 500 || se.Body != "Peer most likely gone." {
+	missing := 9
+	for missing == a || missing == b {
+		missing++
+	}
+	if err := bob.Send(ctx, missing, []byte("x")); !errors.As(err, &se) || se.Status != 500 || se.Body != "Peer most likely gone." {
 		t.Errorf("send to a missing peer: %v", err)
 	}
 	if err := bob.SignOut(ctx); err != nil {
 		t.Fatal(err)
 	}
 	ev, err = alice.Wait(ctx)
-	if err != nil || ev.Presence == nil || *ev.Presence != (peerconnection.Peer{ID: 2, Name: "bob"}) {
+	if err != nil || ev.Presence == nil || *ev.Presence != (peerconnection.Peer{ID: b, Name: "bob"}) {
 		t.Fatalf("alice's last event: %+v, %v", ev, err)
 	}
 	// A Wait whose context ends returns at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/switchboard/switchboard/internal/peerconn"
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/peerconnection"
@@ -183,9 +185,11 @@ func itoa(n int) string {
 // TestPionCallThroughServer makes a real WebRTC call between two Pion
 // peers signaling through Switchboard: offer and answer as the native
 // client's JSON, trickled candidates, a data channel on loopback carrying a
-// message each way, then BYE and sign-out seen by the other side.
+// message each way, then BYE and sign-out seen by the other side. The
+// server gives random ids (peerconn.Config.RandomIDs), which the whole
+// call carries as 32-bit integers.
 func TestPionCallThroughServer(t *testing.T) {
-	srv := servertest.Start(t, server.Config{})
+	srv := servertest.Start(t, server.Config{PeerConn: peerconn.Config{RandomIDs: true}})
 	url := srv.URL("http", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -246,7 +250,7 @@ func TestPionCallThroughServer(t *testing.T) {
 	if err := bob.pc.Close(); err != nil {
 		t.Error(err)
 	}
-	for _, want := range []string{"bye from 2", "offline bob"} {
+	for _, want := range []string{"bye from " + strconv.Itoa(bob.sig.ID()), "offline bob"} {
 		if want == "offline bob" {
 			// Like the native client: close the hanging GET, then sign out.
 			stopBob()

@@ -71,6 +71,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--log-level", "loud"}, 1, `Error: invalid --log-level "loud"`},
 		{[]string{"serve", "--max-message-bytes", "0"}, 1, "Error: --max-message-bytes must be at least 1"},
 		{[]string{"serve", "--max-connections", "-1"}, 1, "Error: --max-connections must not be negative"},
+		{[]string{"serve", "--max-connections-per-ip", "-1"}, 1, "Error: --max-connections-per-ip must not be negative"},
 		{[]string{"serve", "--queue-messages", "0"}, 1, "Error: --queue-messages and --queue-bytes must be at least 1"},
 		{[]string{"serve", "--ping-timeout", "0s"}, 1, "Error: --ping-interval must not be negative"},
 		{[]string{"serve", "--room-max-members", "0"}, 1, "Error: --room-max-members and --room-max-per-session must be at least 1"},
@@ -91,10 +92,10 @@ func TestServeFlagErrors(t *testing.T) {
 // TestServeHelpDocumentsEveryFlag (help_internal_test.go) checks every
 // registered flag.
 var serveFlags = []string{
-	"addr", "port", "allow-origin", "max-message-bytes", "max-connections",
+	"addr", "port", "allow-origin", "max-message-bytes", "max-connections", "max-connections-per-ip",
 	"ping-interval", "ping-timeout", "write-timeout", "head-timeout",
 	"shutdown-timeout", "queue-messages", "queue-bytes", "compression",
-	"compression-context-takeover", "log-level",
+	"compression-context-takeover", "log-level", "peerconnection-random-ids",
 }
 
 // TestWrongFlag checks that a wrong flag prints one line of error and one

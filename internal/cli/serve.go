@@ -25,6 +25,7 @@ type serveFlags struct {
 	allowOrigins    stringList
 	maxMessageBytes int64
 	maxConnections  int
+	maxConnsPerIP   int
 	pingInterval    time.Duration
 	pingTimeout     time.Duration
 	writeTimeout    time.Duration
@@ -37,6 +38,7 @@ type serveFlags struct {
 	contextTakeover bool
 	logLevel        string
 	allowQuit       bool
+	randomPeerIDs   bool
 	debugVars       bool
 	config          string
 	channels        channelFlag
@@ -57,6 +59,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.allowOrigins, "allow-origin", "browser `origin` allowed to open WebSockets besides the server's own: a full origin (https://app.example.com), a host pattern (*.example.com) or *; repeatable")
 	fs.Int64Var(&f.maxMessageBytes, "max-message-bytes", 1<<20, "largest WebSocket message a client may send, in `bytes`; larger closes with 1009")
 	fs.IntVar(&f.maxConnections, "max-connections", 10000, "at most `n` open TCP connections; more are answered 503; 0 means no cap")
+	fs.IntVar(&f.maxConnsPerIP, "max-connections-per-ip", 1000, "at most `n` open TCP connections from one client address (IPv6: one /64), so one client cannot take all of --max-connections; more are answered 503; loopback clients (a local reverse proxy, switchboard bench) are exempt; 0 means no cap")
 	fs.DurationVar(&f.pingInterval, "ping-interval", 25*time.Second, "WebSocket keepalive ping `interval`; 0 disables")
 	fs.DurationVar(&f.pingTimeout, "ping-timeout", 10*time.Second, "how long a peer may stay silent after a ping before it is dropped")
 	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "deadline for each socket write; a peer that does not read in time is dropped")
@@ -80,6 +83,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "at most `n` rooms per session; a join past it is error 429")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
+	fs.BoolVar(&f.randomPeerIDs, "peerconnection-random-ids", false, "give peerconnection members random ids in 1..2^31-1 instead of 1, 2, 3, ...; WebRTC's native client and test page accept both; random ids cannot be guessed without signing in, but they are not authentication: every sign-in reply lists every member's id")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
 }
 
@@ -181,6 +185,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--max-message-bytes must be at least 1, got %d", f.maxMessageBytes)
 	case f.maxConnections < 0:
 		return fmt.Errorf("--max-connections must not be negative, got %d", f.maxConnections)
+	case f.maxConnsPerIP < 0:
+		return fmt.Errorf("--max-connections-per-ip must not be negative, got %d", f.maxConnsPerIP)
 	case f.pingInterval < 0 || f.pingTimeout <= 0:
 		return errors.New("--ping-interval must not be negative and --ping-timeout must be positive")
 	case f.shutdownTimeout <= 0:
@@ -227,6 +233,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:          logger,
 	}
 	cfg.PeerConn.AllowQuit = f.allowQuit
+	cfg.PeerConn.RandomIDs = f.randomPeerIDs
+	cfg.MaxConnectionsPerIP = f.maxConnsPerIP
 	cfg.DebugVars = f.debugVars
 	cfg.Messaging = server.MessagingConfig{
 		LoginTimeout:       f.loginTimeout,

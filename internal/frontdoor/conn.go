@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
@@ -14,21 +15,91 @@ import (
 // goroutine. It runs on the accept loop, so it does no I/O.
 func (s *Server) accept(nc net.Conn) {
 	s.stats.accepted.Add(1)
+	ip, capped := s.ipKey(nc)
+	if capped && !s.admitIP(nc, ip) {
+		s.stats.overIPCap.Add(1)
+		s.refuse(nc, "too many connections from your address")
+		return
+	}
 	if !s.admit() {
 		s.stats.overCapac.Add(1)
-		if s.track(nc, stateLinger, time.Time{}) {
-			s.wg.Go(func() {
-				defer s.release(nc, false)
-				s.reply(nc, 503, "too many connections", "Retry-After: 1")
-			})
+		if capped {
+			s.releaseIP(nc)
 		}
+		s.refuse(nc, "too many connections")
 		return
 	}
 	if !s.track(nc, stateHead, time.Now().Add(s.cfg.HeadReadTimeout)) {
 		s.stats.active.Add(-1)
+		if capped {
+			s.releaseIP(nc)
+		}
 		return
 	}
 	s.wg.Go(func() { s.serveConn(nc) })
+}
+
+// refuse answers nc 503 and closes it, on a goroutine of its own.
+func (s *Server) refuse(nc net.Conn, reason string) {
+	if s.track(nc, stateLinger, time.Time{}) {
+		s.wg.Go(func() {
+			defer s.release(nc, false)
+			s.reply(nc, 503, reason, "Retry-After: 1")
+		})
+	}
+}
+
+// ipKey returns the address nc counts against MaxConnectionsPerIP (for
+// IPv6 its /64 prefix), and false when nc is not capped: no cap is set,
+// the client is on loopback (unless CapLoopback), or the address is not
+// an IP one.
+func (s *Server) ipKey(nc net.Conn) (netip.Addr, bool) {
+	if s.cfg.MaxConnectionsPerIP <= 0 {
+		return netip.Addr{}, false
+	}
+	ta, ok := nc.RemoteAddr().(*net.TCPAddr)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a := ta.AddrPort().Addr().Unmap()
+	if !a.IsValid() || (a.IsLoopback() && !s.cfg.CapLoopback) {
+		return netip.Addr{}, false
+	}
+	if a.Is6() {
+		a = netip.PrefixFrom(a, 64).Masked().Addr()
+	}
+	return a, true
+}
+
+// admitIP counts nc against its address ip unless MaxConnectionsPerIP
+// connections from ip are open already.
+func (s *Server) admitIP(nc net.Conn, ip netip.Addr) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[ip] >= s.cfg.MaxConnectionsPerIP {
+		return false
+	}
+	s.perIP[ip]++
+	s.connIP[nc] = ip
+	return true
+}
+
+// releaseIP uncounts nc from its address, if it was counted.
+func (s *Server) releaseIP(nc net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseIPLocked(nc)
+}
+
+func (s *Server) releaseIPLocked(nc net.Conn) {
+	ip, ok := s.connIP[nc]
+	if !ok {
+		return
+	}
+	delete(s.connIP, nc)
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
 }
 
 // admit counts nc as active unless MaxConnections are active already.
@@ -65,6 +136,7 @@ func (s *Server) track(nc net.Conn, st connState, readDeadline time.Time) bool {
 func (s *Server) release(nc net.Conn, counted bool) error {
 	s.mu.Lock()
 	delete(s.conns, nc)
+	s.releaseIPLocked(nc)
 	s.mu.Unlock()
 	err := nc.Close()
 	if counted {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -51,9 +52,9 @@ type Server struct {
 
 	// HTTP serves ordinary requests (web app, /healthz, ...), one request
 	// per connection, through an internal http.Server whose
-	// ReadHeaderTimeout is HeadReadTimeout and MaxHeaderBytes MaxHeadBytes,
-	// with no ReadTimeout or WriteTimeout (handlers that need them use
-	// http.ResponseController). Request contexts are cancelled when
+	// ReadHeaderTimeout is HeadReadTimeout, ReadTimeout BodyReadTimeout and
+	// MaxHeaderBytes MaxHeadBytes, with no WriteTimeout (handlers that need
+	// one use http.ResponseController). Request contexts are cancelled when
 	// Shutdown starts, so long polls and streams end. nil means
 	// [http.NotFoundHandler].
 	HTTP http.Handler
@@ -70,6 +71,8 @@ type Server struct {
 	mem       *memListener
 	listeners map[*net.Listener]struct{}
 	conns     map[net.Conn]connState // every accepted, not yet released conn
+	perIP     map[netip.Addr]int     // open connections by capped client address
+	connIP    map[net.Conn]netip.Addr
 
 	// wg tracks every goroutine the server starts. Add is only called
 	// under mu while !closed, or by a goroutine that is itself tracked, so
@@ -101,6 +104,8 @@ func (s *Server) initLocked() {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.listeners = make(map[*net.Listener]struct{})
 	s.conns = make(map[net.Conn]connState)
+	s.perIP = make(map[netip.Addr]int)
+	s.connIP = make(map[net.Conn]netip.Addr)
 	s.mem = newMemListener()
 	h := s.HTTP
 	if h == nil {
@@ -109,9 +114,13 @@ func (s *Server) initLocked() {
 	s.httpSrv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: s.cfg.HeadReadTimeout,
-		MaxHeaderBytes:    s.cfg.MaxHeadBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		// The head was read already; this bounds the body. Without it a
+		// handler that leaves the body unread (a 405, say) makes net/http
+		// drain it after the reply with no deadline at all.
+		ReadTimeout:    s.cfg.BodyReadTimeout,
+		MaxHeaderBytes: s.cfg.MaxHeadBytes,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return s.ctx },
 	}
 	// One request per connection. With keep-alive, net/http would read the
 	// next request on the connection itself: it would bypass the lenient

@@ -17,11 +17,13 @@ type RejectStats struct {
 	BadRequest   int64 // 400: malformed or truncated head
 	Timeout      int64 // 408: head not complete within HeadReadTimeout
 	OverCapacity int64 // 503: MaxConnections reached
+	OverIPCap    int64 // 503: MaxConnectionsPerIP reached for the client's address
 }
 
 type counters struct {
 	accepted, active, routed, http           atomic.Int64
 	tooLarge, badRequest, timeout, overCapac atomic.Int64
+	overIPCap                                atomic.Int64
 }
 
 // Stats returns a snapshot of the server's counters. It is safe to call at
@@ -38,6 +40,7 @@ func (s *Server) Stats() Stats {
 			BadRequest:   c.badRequest.Load(),
 			Timeout:      c.timeout.Load(),
 			OverCapacity: c.overCapac.Load(),
+			OverIPCap:    c.overIPCap.Load(),
 		},
 	}
 }

@@ -1,10 +1,8 @@
 package peerconn
 
 import (
-	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -47,14 +45,31 @@ type Delivery struct {
 	Requeue bool
 }
 
-// member is one signed-in peer (spec §1).
+// member is one signed-in peer (spec §1). Its FIFO of pending responses
+// (spec §5.2) is three sources read in this order: front (items given
+// back by [Channel.Requeue]), then the messages of queue merged with the
+// channel's shared presence notices from sequence number seen on, each
+// message after the notices older than it.
 type member struct {
-	id         int
-	name       string
-	queue      [][]byte // encoded responses, FIFO
-	queueBytes int
-	parked     *Wait
-	lastSeen   time.Time
+	id       int
+	name     string
+	lastSeen time.Time
+
+	prev, next *member // join order
+
+	front      [][]byte  // encoded responses given back after a failed write
+	queue      []message // messages for this member, FIFO
+	queueBytes int       // bytes in front and queue
+	seen       uint64    // sequence number of the next notice to read
+
+	parked   *Wait
+	parkedAt int // index in Channel.parked while parked
+}
+
+// message is a queued peer message, encoded for its recipient.
+type message struct {
+	resp  []byte
+	after uint64 // notices with a smaller sequence number come first
 }
 
 // Channel is the in-memory peer channel of one listener: members, their
@@ -64,59 +79,21 @@ type member struct {
 type Channel struct {
 	cfg Config
 
-	mu      sync.Mutex
-	lastID  int
-	members map[int]*member
-	order   []*member // join order
+	mu          sync.Mutex
+	ids         idSource
+	members     map[int]*member
+	first, last *member   // join order
+	parked      []*member // members with a parked wait, in no order
+	log         noticeLog // presence notices, shared by every member's queue
+	queueBytes  int       // bytes of every member's front and queue
 
 	stats counters
 }
 
 // NewChannel returns an empty channel with cfg's limits.
 func NewChannel(cfg Config) *Channel {
-	return &Channel{cfg: cfg.withDefaults(), members: make(map[int]*member)}
-}
-
-// counters are the channel's event counts, see [Stats].
-type counters struct {
-	signIns, signOuts, expired, messages, refused, dropped, requeued atomic.Int64
-}
-
-// Stats is a snapshot of a channel's state and counters.
-type Stats struct {
-	Members    int   // signed in now
-	Parked     int   // members with a parked /wait now
-	Queued     int   // items in all queues now
-	QueueBytes int   // bytes in all queues now
-	SignIns    int64 // since start
-	SignOuts   int64
-	Expired    int64 // members removed by expiry
-	Messages   int64 // messages accepted for another member
-	Refused    int64 // requests answered 503 (queue full, member cap, ids exhausted)
-	Dropped    int64 // presence notices dropped at a full queue
-	Requeued   int64 // items put back after a failed write
-}
-
-// Stats returns the current state and counters.
-func (c *Channel) Stats() Stats {
-	c.mu.Lock()
-	s := Stats{Members: len(c.members)}
-	for _, m := range c.order {
-		if m.parked != nil {
-			s.Parked++
-		}
-		s.Queued += len(m.queue)
-		s.QueueBytes += m.queueBytes
-	}
-	c.mu.Unlock()
-	s.SignIns = c.stats.signIns.Load()
-	s.SignOuts = c.stats.signOuts.Load()
-	s.Expired = c.stats.expired.Load()
-	s.Messages = c.stats.messages.Load()
-	s.Refused = c.stats.refused.Load()
-	s.Dropped = c.stats.dropped.Load()
-	s.Requeued = c.stats.requeued.Load()
-	return s
+	cfg = cfg.withDefaults()
+	return &Channel{cfg: cfg, ids: newIDSource(cfg.RandomIDs), members: make(map[int]*member)}
 }
 
 // signInLocked adds a member named from the raw sign-in query and returns
@@ -126,19 +103,20 @@ func (c *Channel) signInLocked(query string, now time.Time) []byte {
 		c.stats.refused.Add(1)
 		return errorResponse(StatusUnavailable, "too many members")
 	}
-	if c.lastID >= maxID {
+	id, ok := c.ids.next(c.members)
+	if !ok {
 		c.stats.refused.Add(1)
 		return errorResponse(StatusUnavailable, "member ids exhausted")
 	}
-	c.lastID++
-	m := &member{id: c.lastID, name: memberName(query, c.lastID), lastSeen: now}
-	c.broadcastLocked(m, true)
+	m := &member{id: id, name: memberName(query, id), lastSeen: now}
+	c.broadcastLocked(m, true, now)
+	m.seen = c.log.end() // a member is not told about itself, nor about the past
 	c.members[m.id] = m
-	c.order = append(c.order, m)
+	c.linkLocked(m)
 	c.stats.signIns.Add(1)
 
 	body := appendEntry(nil, m.name, m.id, true)
-	for _, o := range c.order[:len(c.order)-1] {
+	for o := c.first; o != m; o = o.next {
 		body = appendEntry(body, o.name, o.id, true)
 	}
 	return response(StatusAdded, typeText, m.id, body)
@@ -161,35 +139,105 @@ func memberName(query string, id int) string {
 	return string(b)
 }
 
-// broadcastLocked tells every member other than s that s is now connected
-// or not (spec §5.3).
-func (c *Channel) broadcastLocked(s *member, connected bool) {
-	entry := appendEntry(nil, s.name, s.id, connected)
-	for _, r := range c.order {
-		if r == s {
-			continue
-		}
-		if !c.deliverLocked(r, response(StatusOK, typeText, r.id, entry)) {
-			c.stats.dropped.Add(1)
-		}
+// linkLocked appends m to the join order.
+func (c *Channel) linkLocked(m *member) {
+	m.prev = c.last
+	if c.last != nil {
+		c.last.next = m
+	} else {
+		c.first = m
 	}
+	c.last = m
 }
 
-// deliverLocked hands resp to m's parked wait, or appends it to m's queue
-// within the limits (spec §5.2). It reports false when the queue is full.
-func (c *Channel) deliverLocked(m *member, resp []byte) bool {
-	if w := m.parked; w != nil {
-		m.parked = nil
+// unlinkLocked removes m from the join order.
+func (c *Channel) unlinkLocked(m *member) {
+	if m.prev != nil {
+		m.prev.next = m.next
+	} else {
+		c.first = m.next
+	}
+	if m.next != nil {
+		m.next.prev = m.prev
+	} else {
+		c.last = m.prev
+	}
+	m.prev, m.next = nil, nil
+}
+
+// parkLocked parks w as m's wait; m has nothing pending.
+func (c *Channel) parkLocked(m *member, w *Wait) {
+	w.id = m.id
+	if m.parked != nil {
+		m.parked = w // a newer /wait replaces the parked one in place
+		return
+	}
+	m.parked = w
+	m.parkedAt = len(c.parked)
+	c.parked = append(c.parked, m)
+}
+
+// unparkLocked un-parks m and returns its wait, or nil if none is parked.
+func (c *Channel) unparkLocked(m *member) *Wait {
+	w := m.parked
+	if w == nil {
+		return nil
+	}
+	last := len(c.parked) - 1
+	moved := c.parked[last]
+	c.parked[m.parkedAt] = moved
+	moved.parkedAt = m.parkedAt
+	c.parked[last] = nil
+	c.parked = c.parked[:last]
+	m.parked = nil
+	return w
+}
+
+// broadcastLocked tells every member other than s that s is now connected
+// or not (spec §5.3). The notice is encoded once into the shared log; only
+// members with a parked wait get a response now, and they all do: a parked
+// member has nothing else pending. The others read it from the log at
+// their next /wait, so a broadcast costs O(parked), not O(members).
+func (c *Channel) broadcastLocked(s *member, connected bool, now time.Time) {
+	entry := appendEntry(nil, s.name, s.id, connected)
+	seq := c.log.push(notice{about: s.id, entry: entry}, c.cfg.MaxNoticeBytes)
+	for _, r := range c.parked {
+		w := r.parked
+		r.parked = nil
+		r.seen = seq + 1
+		r.lastSeen = now
+		w.send(Delivery{Response: response(StatusOK, typeText, r.id, entry), Requeue: true})
+	}
+	clear(c.parked)
+	c.parked = c.parked[:0]
+}
+
+// deliverLocked hands a message to m's parked wait, or appends it to m's
+// queue within the limits (spec §5.2). It returns why it could not: m's
+// queue is full (MaxQueueItems, MaxQueueBytes) or all queues together are
+// (MaxTotalQueueBytes); "" when delivered or queued.
+func (c *Channel) deliverLocked(m *member, resp []byte) string {
+	if w := c.unparkLocked(m); w != nil {
 		m.lastSeen = c.cfg.Now()
 		w.send(Delivery{Response: resp, Requeue: true})
-		return true
+		return ""
 	}
-	if len(m.queue) >= c.cfg.MaxQueueItems || m.queueBytes+len(resp) > c.cfg.MaxQueueBytes {
-		return false
+	items := len(m.front) + len(m.queue) + c.pendingNotices(m)
+	switch {
+	case items >= c.cfg.MaxQueueItems || m.queueBytes+len(resp) > c.cfg.MaxQueueBytes:
+		return "the recipient's queue is full"
+	case c.queueBytes+len(resp) > c.cfg.MaxTotalQueueBytes:
+		return "the server's queues are full"
 	}
-	m.queue = append(m.queue, resp)
-	m.queueBytes += len(resp)
-	return true
+	m.queue = append(m.queue, message{resp: resp, after: c.log.end()})
+	c.addBytesLocked(m, len(resp))
+	return ""
+}
+
+// addBytesLocked counts n more (or, negative, fewer) bytes in m's queue.
+func (c *Channel) addBytesLocked(m *member, n int) {
+	m.queueBytes += n
+	c.queueBytes += n
 }
 
 // waitLocked serves a /wait of m: the front item of its queue now, or w is
@@ -197,41 +245,68 @@ func (c *Channel) deliverLocked(m *member, resp []byte) bool {
 // to write, or nil when w is parked.
 func (c *Channel) waitLocked(m *member, w *Wait, now time.Time) []byte {
 	m.lastSeen = now
-	if len(m.queue) > 0 {
-		resp := m.queue[0]
-		m.queue[0] = nil
-		m.queue = m.queue[1:]
-		m.queueBytes -= len(resp)
-		if len(m.queue) == 0 {
-			m.queue = nil
-		}
+	if resp := c.popLocked(m); resp != nil {
 		return resp
 	}
 	if old := m.parked; old != nil {
 		old.send(Delivery{})
 	}
-	w.id = m.id
-	m.parked = w
+	c.parkLocked(m, w)
 	return nil
 }
 
-// removeLocked removes m, closes its parked wait without a response and
-// tells the others (spec §4.4, §5.4).
-func (c *Channel) removeLocked(m *member) {
-	delete(c.members, m.id)
-	for i, o := range c.order {
-		if o == m {
-			c.order = slices.Delete(c.order, i, i+1)
-			break
+// popLocked takes the next pending response of m, or returns nil.
+func (c *Channel) popLocked(m *member) []byte {
+	if len(m.front) > 0 {
+		resp := m.front[0]
+		m.front[0] = nil
+		m.front = m.front[1:]
+		if len(m.front) == 0 {
+			m.front = nil
+		}
+		c.addBytesLocked(m, -len(resp))
+		return resp
+	}
+	c.dropNoticesLocked(m)
+	limit := c.log.end()
+	if len(m.queue) > 0 {
+		limit = min(limit, m.queue[0].after)
+	}
+	for m.seen < limit {
+		n := c.log.at(m.seen)
+		m.seen++
+		if n.about != m.id {
+			return response(StatusOK, typeText, m.id, n.entry)
 		}
 	}
-	if w := m.parked; w != nil {
-		m.parked = nil
+	if len(m.queue) == 0 {
+		return nil
+	}
+	resp := m.queue[0].resp
+	m.queue[0] = message{}
+	m.queue = m.queue[1:]
+	if len(m.queue) == 0 {
+		m.queue = nil
+	}
+	c.addBytesLocked(m, -len(resp))
+	return resp
+}
+
+// removeLocked removes m, closes its parked wait without a response and
+// tells the others (spec §4.4, §5.4). It costs O(1) plus the broadcast.
+func (c *Channel) removeLocked(m *member, now time.Time) {
+	c.dropNoticesLocked(m) // count what m never read past its limits
+	delete(c.members, m.id)
+	c.unlinkLocked(m)
+	if w := c.unparkLocked(m); w != nil {
 		w.send(Delivery{})
 	}
-	m.queue = nil
-	m.queueBytes = 0
-	c.broadcastLocked(m, false)
+	c.addBytesLocked(m, -m.queueBytes)
+	m.front, m.queue = nil, nil
+	c.broadcastLocked(m, false, now)
+	if len(c.members) == 0 {
+		c.log.trim(c.log.end())
+	}
 }
 
 // Unpark is called when a parked wait's connection ended (the client closed
@@ -245,7 +320,7 @@ func (c *Channel) Unpark(w *Wait, now time.Time) bool {
 	if m == nil || m.parked != w {
 		return false
 	}
-	m.parked = nil
+	c.unparkLocked(m)
 	m.lastSeen = now
 	return true
 }
@@ -261,33 +336,40 @@ func (c *Channel) Requeue(w *Wait, resp []byte) {
 		return
 	}
 	c.stats.requeued.Add(1)
-	if p := m.parked; p != nil {
-		m.parked = nil
+	if p := c.unparkLocked(m); p != nil {
 		p.send(Delivery{Response: resp, Requeue: true})
 		return
 	}
-	m.queue = append([][]byte{resp}, m.queue...)
-	m.queueBytes += len(resp)
+	m.front = append([][]byte{resp}, m.front...)
+	c.addBytesLocked(m, len(resp)) // may pass MaxTotalQueueBytes: it was counted before
 }
 
 // Expire removes, with a "…,0" notice to the others, every member that has
 // no parked wait and was last seen more than ExpireAfter before now
-// (spec §5.4). It returns the ids removed.
+// (spec §5.4). It returns the ids removed. It costs O(members): each
+// removal is O(1) plus its notice, which only parked members get at once,
+// and a member stays parked for at most one of them. It also forgets the
+// notices every member has read.
 func (c *Channel) Expire(now time.Time) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var gone []*member
-	for _, m := range c.order {
+	for m := c.first; m != nil; m = m.next {
 		if m.parked == nil && now.Sub(m.lastSeen) > c.cfg.ExpireAfter {
 			gone = append(gone, m)
 		}
 	}
 	ids := make([]int, 0, len(gone))
 	for _, m := range gone {
-		c.removeLocked(m)
+		c.removeLocked(m, now)
 		c.stats.expired.Add(1)
 		ids = append(ids, m.id)
 	}
+	oldest := c.log.end()
+	for m := c.first; m != nil; m = m.next {
+		oldest = min(oldest, m.seen)
+	}
+	c.log.trim(oldest)
 	return ids
 }
 
@@ -296,13 +378,15 @@ func (c *Channel) Expire(now time.Time) []int {
 func (c *Channel) Quit() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range c.order {
-		if w := m.parked; w != nil {
-			m.parked = nil
-			w.send(Delivery{Response: respShutdown})
-		}
+	for _, m := range c.parked {
+		w := m.parked
+		m.parked = nil
+		w.send(Delivery{Response: respShutdown})
 	}
+	clear(c.parked)
+	c.parked = c.parked[:0]
 	clear(c.members)
-	clear(c.order)
-	c.order = c.order[:0]
+	c.first, c.last = nil, nil
+	c.queueBytes = 0
+	c.log.trim(c.log.end())
 }

@@ -7,20 +7,18 @@ import (
 
 // Defaults for the zero values in [Config] (spec §5.4, §8.2).
 const (
-	DefaultExpireAfter   = 30 * time.Second
-	DefaultCheckInterval = time.Second
-	DefaultMaxBodyBytes  = 1 << 20
-	DefaultMaxQueueItems = 1000
-	DefaultMaxQueueBytes = 8 << 20
-	DefaultMaxMembers    = 10000
-	DefaultReadTimeout   = 10 * time.Second
-	DefaultWriteTimeout  = 10 * time.Second
-	DefaultLinger        = 10 * time.Second
+	DefaultExpireAfter        = 30 * time.Second
+	DefaultCheckInterval      = time.Second
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxQueueItems      = 1000
+	DefaultMaxQueueBytes      = 8 << 20
+	DefaultMaxMembers         = 10000
+	DefaultMaxNoticeBytes     = 16 << 20
+	DefaultMaxTotalQueueBytes = 256 << 20
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultWriteTimeout       = 10 * time.Second
+	DefaultLinger             = 10 * time.Second
 )
-
-// maxID is the largest member id: ids must fit the native client's int
-// (spec §5.1).
-const maxID = 1<<31 - 1
 
 // Config configures a [Service]. The zero value works and behaves as the
 // spec's defaults.
@@ -48,10 +46,40 @@ type Config struct {
 	MaxBodyBytes int
 
 	// MaxQueueItems and MaxQueueBytes limit each member's queue of pending
-	// responses; a message beyond them is refused with 503 and a presence
-	// notice beyond them is dropped (and counted). Defaults 1000 and 8 MiB.
+	// responses. A message beyond them is refused with 503. Presence
+	// notices count against MaxQueueItems too: beyond it the member loses
+	// its oldest notices (counted in Stats.Dropped). Defaults 1000 and
+	// 8 MiB.
 	MaxQueueItems int
 	MaxQueueBytes int
+
+	// MaxTotalQueueBytes bounds the messages queued for all members
+	// together, so that many members that never poll cannot hold
+	// MaxMembers × MaxQueueBytes. Past it a message is refused with 503
+	// ("the server's queues are full") until members read theirs or go.
+	// Default 256 MiB.
+	MaxTotalQueueBytes int
+
+	// MaxNoticeBytes bounds the memory of all presence notices not yet
+	// read by every member. Each notice is encoded once and shared by all
+	// the queues that hold it, and costs its entry ("name,id,1\n", at most
+	// 512 bytes of name) plus 48 bytes. Beyond the bound the oldest notices
+	// are dropped: members that have not read them (they have not polled
+	// for that many sign-ins and sign-outs) lose them, counted in
+	// Stats.Dropped. A member that keeps polling is at most a round trip
+	// behind, so it loses none unless that much arrives in between.
+	// Default 16 MiB.
+	MaxNoticeBytes int
+
+	// RandomIDs gives members random ids in 1..2^31-1, unique among the
+	// members signed in, instead of the reference server's 1, 2, 3, ...
+	// WebRTC's native client and its test page take ids as 32-bit
+	// integers and accept either. Random ids cannot be guessed by a client
+	// that has not signed in; they are still not authentication: every
+	// sign-in reply and presence notice tells every member's id, and
+	// whoever knows an id can wait, send and sign out as that member.
+	// Default false: ids as the reference server gives them.
+	RandomIDs bool
 
 	// MaxMembers caps the members signed in at once; a sign-in beyond it is
 	// answered 503. Default 10000.
@@ -96,6 +124,8 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxQueueItems, DefaultMaxQueueItems)
 	setInt(&c.MaxQueueBytes, DefaultMaxQueueBytes)
 	setInt(&c.MaxMembers, DefaultMaxMembers)
+	setInt(&c.MaxNoticeBytes, DefaultMaxNoticeBytes)
+	setInt(&c.MaxTotalQueueBytes, DefaultMaxTotalQueueBytes)
 	if c.Now == nil {
 		c.Now = time.Now
 	}

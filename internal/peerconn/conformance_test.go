@@ -1,6 +1,7 @@
 package peerconn
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -218,38 +219,55 @@ func TestConformance14Layout(t *testing.T) {
 func TestConformance19Transcript(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
-	transcript(t, s)
+	if a, b := transcript(t, s); a != 1 || b != 2 {
+		t.Errorf("ids %d and %d, want 1 and 2", a, b)
+	}
 }
 
-// transcript runs spec §6.7 against s.
-func transcript(t *testing.T, s *testServer) {
+// transcript runs spec §6.7 against s, with the ids the server gives, and
+// returns alice's and bob's.
+func transcript(t *testing.T, s *testServer) (alice, bob int) {
 	t.Helper()
-	s.expect(t, "GET /sign_in?alice@h1 HTTP/1.0\r\n\r\n", want("200 Added", "text/plain", "1", "alice@h1,1,1\n"))
-	wa := s.parkedWait(t, 1, 1)
-	s.expect(t, "GET /sign_in?bob@h2 HTTP/1.0\r\n\r\n", want("200 Added", "text/plain", "2", "bob@h2,2,1\nalice@h1,1,1\n"))
-	if got, exp := finish(t, wa), want("200 OK", "text/plain", "1", "bob@h2,2,1\n"); got != exp {
+	signIn := func(name, others string) int {
+		t.Helper()
+		got := s.do(t, "GET /sign_in?"+name+" HTTP/1.0\r\n\r\n")
+		_, rest, _ := strings.Cut(got, "\r\nPragma: ")
+		id, _ := strconv.Atoi(rest[:max(strings.Index(rest, "\r\n"), 0)])
+		if id < 1 || id > maxID {
+			t.Fatalf("sign-in of %s: id %d out of 1..2^31-1 in %q", name, id, got)
+		}
+		if exp := want("200 Added", "text/plain", itoa(id), name+","+itoa(id)+",1\n"+others); got != exp {
+			t.Fatalf("sign-in of %s:\n got %q\nwant %q", name, got, exp)
+		}
+		return id
+	}
+	a := signIn("alice@h1", "")
+	wa := s.parkedWait(t, a, 1)
+	b := signIn("bob@h2", "alice@h1,"+itoa(a)+",1\n")
+	if got, exp := finish(t, wa), want("200 OK", "text/plain", itoa(a), "bob@h2,"+itoa(b)+",1\n"); got != exp {
 		t.Errorf("alice's notice:\n got %q\nwant %q", got, exp)
 	}
-	wa = s.parkedWait(t, 1, 1)
-	wb := s.parkedWait(t, 2, 2)
+	wa = s.parkedWait(t, a, 1)
+	wb := s.parkedWait(t, b, 2)
 	offer := "{\n\t\"sdp\" : \"v=0\\r\\n\",\n\t\"type\" : \"offer\"\n}"
-	s.expect(t, post(2, 1, "text/plain", offer), wantEmptyOK)
-	if got, exp := finish(t, wa), want("200 OK", "text/plain", "2", offer); got != exp {
+	s.expect(t, post(b, a, "text/plain", offer), wantEmptyOK)
+	if got, exp := finish(t, wa), want("200 OK", "text/plain", itoa(b), offer); got != exp {
 		t.Errorf("offer:\n got %q\nwant %q", got, exp)
 	}
 	answer := "{\n\t\"sdp\" : \"v=0\\r\\n\",\n\t\"type\" : \"answer\"\n}"
-	s.expect(t, post(1, 2, "text/plain", answer), wantEmptyOK)
-	if got, exp := finish(t, wb), want("200 OK", "text/plain", "1", answer); got != exp {
+	s.expect(t, post(a, b, "text/plain", answer), wantEmptyOK)
+	if got, exp := finish(t, wb), want("200 OK", "text/plain", itoa(a), answer); got != exp {
 		t.Errorf("answer:\n got %q\nwant %q", got, exp)
 	}
-	wa = s.parkedWait(t, 1, 1)
-	s.expect(t, post(2, 1, "text/plain", "BYE"), wantEmptyOK)
-	if got, exp := finish(t, wa), want("200 OK", "text/plain", "2", "BYE"); got != exp {
+	wa = s.parkedWait(t, a, 1)
+	s.expect(t, post(b, a, "text/plain", "BYE"), wantEmptyOK)
+	if got, exp := finish(t, wa), want("200 OK", "text/plain", itoa(b), "BYE"); got != exp {
 		t.Errorf("bye:\n got %q\nwant %q", got, exp)
 	}
-	wa = s.parkedWait(t, 1, 1)
-	s.expect(t, "GET /sign_out?peer_id=2 HTTP/1.0\r\n\r\n", wantEmptyOK)
-	if got, exp := finish(t, wa), want("200 OK", "text/plain", "1", "bob@h2,2,0\n"); got != exp {
+	wa = s.parkedWait(t, a, 1)
+	s.expect(t, signOut(b), wantEmptyOK)
+	if got, exp := finish(t, wa), want("200 OK", "text/plain", itoa(a), "bob@h2,"+itoa(b)+",0\n"); got != exp {
 		t.Errorf("sign-out notice:\n got %q\nwant %q", got, exp)
 	}
+	return a, b
 }

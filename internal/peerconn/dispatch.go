@@ -107,7 +107,7 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 			}
 			parked = w
 		case pathSignOut:
-			c.removeLocked(m)
+			c.removeLocked(m, now)
 			c.stats.signOuts.Add(1)
 		}
 	}
@@ -145,9 +145,9 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	case to == m:
 		return Outcome{Response: response(StatusOK, r.ContentType, m.id, r.Body)}
 	}
-	if !c.deliverLocked(to, response(StatusOK, r.ContentType, m.id, r.Body)) {
+	if reason := c.deliverLocked(to, response(StatusOK, r.ContentType, m.id, r.Body)); reason != "" {
 		c.stats.refused.Add(1)
-		return Outcome{Response: errorResponse(StatusUnavailable, "the recipient's queue is full")}
+		return Outcome{Response: errorResponse(StatusUnavailable, reason)}
 	}
 	c.stats.messages.Add(1)
 	return Outcome{Response: respEmptyOK}

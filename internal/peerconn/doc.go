@@ -11,7 +11,11 @@
 //     layout (status texts, header order, CORS block);
 //   - [Channel] holds the members, their FIFO queues and parked waits, and
 //     [Channel.Dispatch] applies one request in the reference dispatch
-//     order and returns the encoded response or the parked [Wait].
+//     order and returns the encoded response or the parked [Wait]. A
+//     presence notice is stored once, in a log every member reads from
+//     its own position (notices.go), so sign-ins that nobody reads cost
+//     O(members) memory, bounded by Config.MaxNoticeBytes, and removing or
+//     expiring a member costs O(1) plus the waits parked at that moment.
 //
 // [Service.ServeConn] adds the I/O: it checks and reads a POST body
 // ([CheckPost]: 400, 413, Expect: 100-continue), writes with a deadline,
@@ -19,4 +23,9 @@
 // after a response until the client closes, and answers parked waits with
 // "Server shutting down" when the front door shuts down. A goroutine
 // expires members that have no parked wait (30 s by default).
+//
+// Member ids are the reference server's 1, 2, 3, ... or, with
+// Config.RandomIDs, random in 1..2^31-1 (ids.go). Either way the protocol
+// has no authentication: an id is a bearer identifier, and whoever knows
+// one can wait, send and sign out as that member.
 package peerconn

@@ -29,12 +29,12 @@ func TestFiveHundredWaiting(t *testing.T) {
 	}
 	signedIn := time.Since(start)
 	// With a queue of one item, each member holds only the notice of the
-	// next sign-in: the others are dropped at its full queue.
+	// last sign-in: the older ones are dropped past its limit.
 	waits := make([]*net.TCPConn, n)
 	for i := range n {
 		if i < n-1 {
 			c := s.wait(t, i+1)
-			if got, exp := finish(t, c), want("200 OK", "text/plain", itoa(i+1), "m"+itoa(i+2)+","+itoa(i+2)+",1\n"); got != exp {
+			if got, exp := finish(t, c), want("200 OK", "text/plain", itoa(i+1), "m"+itoa(n)+","+itoa(n)+",1\n"); got != exp {
 				t.Fatalf("member %d: got %q\nwant %q", i+1, got, exp)
 			}
 		}

@@ -236,7 +236,7 @@ func TestLimits(t *testing.T) {
 	}
 
 	ch := NewChannel(Config{})
-	ch.lastID = maxID - 1
+	ch.ids.last = maxID - 1
 	if out := ch.Dispatch(Request{Method: "GET", Target: "/sign_in?x"}, time.Now()); !strings.Contains(string(out.Response), "\r\nPragma: 2147483647\r\n") {
 		t.Errorf("last id: %q", out.Response)
 	}

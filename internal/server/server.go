@@ -33,6 +33,10 @@ type Config struct {
 	// MaxConnections caps open TCP connections; more are answered 503.
 	// Default 0: no cap.
 	MaxConnections int
+	// MaxConnectionsPerIP caps open TCP connections from one client
+	// address (IPv6: one /64); more are answered 503. Loopback clients are
+	// exempt. Default 0: no cap (frontdoor.Config.MaxConnectionsPerIP).
+	MaxConnectionsPerIP int
 	// PingInterval is the WebSocket keepalive interval (default 25 s,
 	// negative disables) and PingTimeout how long a peer may stay silent
 	// after a ping (default 10 s).
@@ -126,6 +130,7 @@ func New(cfg Config) *Server {
 		Route: s.route,
 		HTTP:  s.httpHandler(),
 	}
+	s.fd.MaxConnectionsPerIP = cfg.MaxConnectionsPerIP
 	return s
 }
 
