@@ -62,8 +62,16 @@ const layoutProblems = `(() => {
 func shots(p *appPage, name string) {
 	p.t.Helper()
 	defer p.do(chromedp.ResetViewport())
-	for _, size := range []struct{ w, h int64 }{{desktopWidth, desktopHeight}, {phoneWidth, phoneHeight}} {
-		p.do(chromedp.EmulateViewport(size.w, size.h))
+	for _, size := range []struct {
+		w, h   int64
+		mobile bool
+	}{{desktopWidth, desktopHeight, false}, {phoneWidth, phoneHeight, true}} {
+		var opts []chromedp.EmulateViewportOption
+		if size.mobile {
+			// A phone: its scrollbars overlay the page and take no width.
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		p.do(chromedp.EmulateViewport(size.w, size.h, opts...))
 		p.waitFor(fmt.Sprintf("a %d px viewport", size.w), fmt.Sprintf(`window.innerWidth === %d`, size.w))
 		if bad := eval[string](p, layoutProblems); bad != "" {
 			p.t.Errorf("%s at %d px: %s", p.name, size.w, bad)

@@ -257,10 +257,10 @@ export class VideoRoom extends EventTarget {
 }
 
 // hasVideo reports whether a member's video shows: it said its camera is
-// on, and frames of a live video track arrive (a remote track is muted
-// while none do).
+// on, it sends a video track, and its <video> has a picture.
 function hasVideo(p) {
-  return p.remoteVideo && p.stream.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+  return p.remoteVideo && p.stream.getVideoTracks().some((t) => t.readyState === 'live')
+    && !!p.video && p.video.videoWidth > 0;
 }
 
 // Peer is the connection to one other member.
@@ -298,7 +298,7 @@ class Peer {
     };
     pc.ontrack = ({ track }) => {
       this.stream.addTrack(track);
-      track.onmute = track.onunmute = track.onended = () => room.dispatchEvent(new Event('change'));
+      track.onended = () => room.dispatchEvent(new Event('change'));
       room.dispatchEvent(new Event('change'));
     };
     pc.onconnectionstatechange = () => room.dispatchEvent(new Event('change'));
@@ -418,6 +418,7 @@ export function setupVideoRoom(client, $, errors) {
         const v = document.createElement('video');
         v.autoplay = true;
         v.playsInline = true;
+        v.addEventListener('resize', render); // the first picture, or a new size
         const off = document.createElement('div');
         off.className = 'off';
         off.innerHTML = '<span class="avatar"></span><span class="off-text"></span>';
