@@ -202,11 +202,11 @@ func TestAppBrowser(t *testing.T) {
 	// On a phone-sized screen the app fits the width.
 	t.Run("responsive", func(t *testing.T) {
 		bob.t = t
-		bob.do(chromedp.EmulateViewport(390, 844))
+		bob.do(chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
 		defer bob.do(chromedp.ResetViewport())
-		bob.waitFor("the narrow layout", `window.innerWidth === 390`)
-		if overflow := eval[bool](bob, `document.documentElement.scrollWidth > window.innerWidth`); overflow {
-			t.Errorf("the page is wider than a 390 px screen")
+		bob.waitFor("the narrow layout", fmt.Sprintf(`window.innerWidth === %d`, phoneWidth))
+		if bad := eval[string](bob, layoutProblems); bad != "" {
+			t.Errorf("at %d px: %s", phoneWidth, bad)
 		}
 		browser.Screenshot(t, bob.ctx, "bob-group-phone")
 	})
