@@ -307,7 +307,7 @@ func TestAppServerRestartBrowser(t *testing.T) {
 	serveOn(t, server.New(server.Config{}), sv.Addr)
 
 	alice.waitFor("online again", `document.getElementById('state').dataset.state === 'online'`)
-	alice.waitFor("the restart in the group state", `document.getElementById('group-state').textContent.includes('restarted')`)
+	alice.waitFor("the restart in the group state", `document.getElementById('group-state').textContent.includes('server restart')`)
 	alice.do(chromedp.SendKeys(chromedp.ID("group-input"), "after\n"))
 	alice.waitFor("the message", logHas("group-log", "alice", "after"))
 	got := eval[string](alice, `[...document.querySelectorAll('#group-log li')].map(li =>

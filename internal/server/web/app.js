@@ -124,7 +124,7 @@ function renderState(state, info) {
     $('login-info').textContent = '';
     showError('login-error', info ? info[0].toUpperCase() + info.slice(1) : 'Closed by the server.');
   } else if (info) {
-    $('login-info').textContent = info;
+    $('login-info').textContent = info === 'reconnected' ? 'Reconnected.' : info;
   }
   const connected = state !== 'disconnected' && state !== 'closed';
   $('connect').disabled = connected;
@@ -375,8 +375,8 @@ client.addEventListener('recovered', (e) => {
   const ui = channelUI[channel];
   if (!ui) return;
   let text = `subscribed: caught up on ${missed} missed message${missed === 1 ? '' : 's'}`;
-  if (restarted) text = 'the server restarted: subscribed again, earlier messages are gone';
-  else if (lost) text = 'reconnected, but messages sent meanwhile could not be fetched';
+  if (restarted) text = 'subscribed again after a server restart';
+  else if (lost) text = 'subscribed again, but messages sent while you were away are missing';
   renderChannel(channel, text);
   $(ui.state).dataset.recovered = String(!lost);
   if (channel === 'group' && lost) {
