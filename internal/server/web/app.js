@@ -374,7 +374,7 @@ client.addEventListener('recovered', (e) => {
   const { channel, missed, lost, restarted } = e.detail;
   const ui = channelUI[channel];
   if (!ui) return;
-  let text = `subscribed: caught up on ${missed} missed message${missed === 1 ? '' : 's'}`;
+  let text = missed ? `subscribed: caught up on ${missed} missed message${missed === 1 ? '' : 's'}` : 'subscribed again: nothing was missed';
   if (restarted) text = 'subscribed again after a server restart';
   else if (lost) text = 'subscribed again, but messages sent while you were away are missing';
   renderChannel(channel, text);
