@@ -268,6 +268,11 @@ func TestAppBrowser(t *testing.T) {
 		if got, want := alice.text("#group-state"), "subscribed: caught up on 2 missed messages"; got != want {
 			t.Errorf("group state %q, want %q", got, want)
 		}
+		// A separator line above what she missed.
+		lines := eval[string](alice, `[...document.querySelectorAll('#group-log li')].slice(-3).map(li => li.classList.contains('separator') ? '--' : li.querySelector('.text').textContent).join('|')`)
+		if lines != "--|while you were away|and this" {
+			t.Errorf("group log ends %q, want a separator above the missed messages", lines)
+		}
 		if got := alice.text("#state"); got != "online as alice" {
 			t.Errorf("state %q after the resume", got)
 		}

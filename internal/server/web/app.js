@@ -379,13 +379,25 @@ client.addEventListener('recovered', (e) => {
   else if (lost) text = 'subscribed again, but messages sent while you were away are missing';
   renderChannel(channel, text);
   $(ui.state).dataset.recovered = String(!lost);
+  if (channel === 'group') groupCatchUp = false;
   if (channel === 'group' && lost) {
     addSeparator($('group-log'), restarted ? 'The server restarted. Messages below are new, numbered from #1 again.'
       : 'Reconnected. Messages sent while you were away are missing here.');
   }
 });
 
+// While the page reconnects, the publications it missed are replayed:
+// a separator goes above the first of them.
+let groupCatchUp = false;
+client.addEventListener('state', (e) => {
+  groupCatchUp = e.detail.state === 'reconnecting' && (groupCatchUp || client.subscribed('group'));
+});
+
 function onGroup(p) {
+  if (groupCatchUp && client.state === 'reconnecting') {
+    addSeparator($('group-log'), 'Reconnected. Messages sent while you were away:');
+    groupCatchUp = false;
+  }
   const own = p.from && p.from === client.name;
   addLine($('group-log'), [['time', time()], ['from', p.from || 'server'], ['text', show(p.data)], ['meta', `#${p.offset}`]], own ? 'own' : '');
 }
