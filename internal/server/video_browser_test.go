@@ -213,7 +213,7 @@ func TestVideoRoomTestPattern(t *testing.T) {
 			return false
 		}
 		if !testutil.Poll(60*time.Second, playing) {
-			t.Fatalf("timed out after 60s waiting for %s playing the other's video: %+v", p.name, st)
+			t.Fatalf("timed out after 60s waiting for %s playing the other's video: cam %+v, pat %+v", p.name, roomStats(withCam), roomStats(noCam))
 		}
 	}
 	browser.Screenshot(t, withCam.ctx, "cam-sees-pattern")
