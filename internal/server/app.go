@@ -31,6 +31,12 @@ func appHandler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		// The files are small and change with the binary: revalidate.
 		h.Set("Cache-Control", "no-cache")
+		if r.URL.Path == "/favicon.ico" {
+			// Browsers ask for it when a page names no icon (ours names
+			// favicon.svg): the same icon, never a 404.
+			r = r.Clone(r.Context())
+			r.URL.Path = "/favicon.svg"
+		}
 		files.ServeHTTP(w, r)
 	})
 }

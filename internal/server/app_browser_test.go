@@ -63,7 +63,7 @@ func (p *appPage) waitFor(what, cond string) {
 func (p *appPage) state() string {
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`['state','login-info','echo-error','routed-error','group-error','stream-error','group-state','stream-state']
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`['state','login-info','login-error','echo-error','routed-error','group-error','stream-error','group-state','stream-state']
 		.map(id => id + '=' + JSON.stringify(document.getElementById(id)?.textContent)).join(' ')`))
 	if err != nil {
 		return err.Error()
@@ -165,7 +165,7 @@ func TestAppBrowser(t *testing.T) {
 		alice.waitFor("bob in the online list", `!!document.querySelector('#online-list button[data-name="bob"]')`)
 		alice.do(chromedp.Click(chromedp.CSS(`#online-list button[data-name="bob"]`)))
 		alice.do(chromedp.SendKeys(chromedp.ID("routed-input"), "hi bob\n"))
-		alice.waitFor("the sent message in the conversation", logHas("routed-log", "me", "hi bob"))
+		alice.waitFor("the sent message in the conversation", logHas("routed-log", "alice", "hi bob"))
 
 		bob.do(chromedp.Click(chromedp.ID("tab-routed")))
 		bob.waitFor("alice's message", logHas("routed-log", "alice", "hi bob"))
@@ -202,11 +202,11 @@ func TestAppBrowser(t *testing.T) {
 	// On a phone-sized screen the app fits the width.
 	t.Run("responsive", func(t *testing.T) {
 		bob.t = t
-		bob.do(chromedp.EmulateViewport(390, 844))
+		bob.do(chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulateMobile))
 		defer bob.do(chromedp.ResetViewport())
-		bob.waitFor("the narrow layout", `window.innerWidth === 390`)
-		if overflow := eval[bool](bob, `document.documentElement.scrollWidth > window.innerWidth`); overflow {
-			t.Errorf("the page is wider than a 390 px screen")
+		bob.waitFor("the narrow layout", fmt.Sprintf(`window.innerWidth === %d`, phoneWidth))
+		if bad := eval[string](bob, layoutProblems); bad != "" {
+			t.Errorf("at %d px: %s", phoneWidth, bad)
 		}
 		browser.Screenshot(t, bob.ctx, "bob-group-phone")
 	})
@@ -265,8 +265,13 @@ func TestAppBrowser(t *testing.T) {
 		alice.waitFor("online again", `document.getElementById('state').dataset.state === 'online'`)
 		alice.waitFor("the recovered state", `document.getElementById('group-state').dataset.recovered === 'true'`)
 		alice.waitFor("the missed messages", logHas("group-log", "bob", "while you were away")+" && "+logHas("group-log", "bob", "and this"))
-		if got := alice.text("#group-state"); got != "recovered (2 missed)" {
-			t.Errorf("group state %q, want recovered (2 missed)", got)
+		if got, want := alice.text("#group-state"), "subscribed: caught up on 2 missed messages"; got != want {
+			t.Errorf("group state %q, want %q", got, want)
+		}
+		// A separator line above what she missed.
+		lines := eval[string](alice, `[...document.querySelectorAll('#group-log li')].slice(-3).map(li => li.classList.contains('separator') ? '--' : li.querySelector('.text').textContent).join('|')`)
+		if lines != "--|while you were away|and this" {
+			t.Errorf("group log ends %q, want a separator above the missed messages", lines)
 		}
 		if got := alice.text("#state"); got != "online as alice" {
 			t.Errorf("state %q after the resume", got)
@@ -275,7 +280,7 @@ func TestAppBrowser(t *testing.T) {
 		bob.do(chromedp.Click(chromedp.ID("tab-routed")))
 		bob.clear("routed-to")
 		bob.do(chromedp.SendKeys(chromedp.ID("routed-to"), "alice"), chromedp.SendKeys(chromedp.ID("routed-input"), "welcome back\n"))
-		bob.waitFor("the sent message", logHas("routed-log", "me", "welcome back"))
+		bob.waitFor("the sent message", logHas("routed-log", "bob", "welcome back"))
 		alice.do(chromedp.Click(chromedp.ID("tab-routed")), chromedp.Click(chromedp.CSS(`#online-list button[data-name="bob"]`)))
 		alice.waitFor("bob's message after the resume", logHas("routed-log", "bob", "welcome back"))
 		alice.do(chromedp.Click(chromedp.ID("tab-group")))
@@ -295,13 +300,13 @@ func TestAppBrowser(t *testing.T) {
 		}
 		bob.do(chromedp.SendKeys(chromedp.ID("group-input"), "after the gap\n"))
 		alice.waitFor("both messages", logHas("group-log", "bob", "lost on the way")+" && "+logHas("group-log", "bob", "after the gap"))
-		if got := alice.text("#group-state"); got != "recovered (1 missed)" {
-			t.Errorf("group state %q, want recovered (1 missed)", got)
+		if got, want := alice.text("#group-state"), "subscribed: caught up on 1 missed message"; got != want {
+			t.Errorf("group state %q, want %q", got, want)
 		}
-		// In order, newest first.
-		order := eval[string](alice, `[...document.querySelectorAll('#group-log li .text')].slice(0, 2).map(e => e.textContent).join('|')`)
-		if order != "after the gap|lost on the way" {
-			t.Errorf("group log starts %q", order)
+		// In order, newest last.
+		order := eval[string](alice, `[...document.querySelectorAll('#group-log li .text')].slice(-2).map(e => e.textContent).join('|')`)
+		if order != "lost on the way|after the gap" {
+			t.Errorf("group log ends %q", order)
 		}
 	})
 
@@ -329,8 +334,8 @@ func TestAppBrowser(t *testing.T) {
 			t.Fatalf("takeover: %v", err)
 		}
 		alice.waitFor("closed, not reconnecting", `document.getElementById('state').dataset.state === 'closed'`)
-		if got := alice.text("#login-info"); !strings.Contains(got, "replaced") {
-			t.Errorf("login info %q, want the close reason", got)
+		if got := alice.text("#login-error"); !strings.Contains(got, "replaced") {
+			t.Errorf("login error %q, want the close reason", got)
 		}
 	})
 }

@@ -48,6 +48,17 @@ func TestAppFiles(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), ctype)
 		}
 	}
+	// The icon: the page names it, and /favicon.ico (which browsers ask
+	// for when a page names none) is the same picture, never a 404.
+	if !strings.Contains(body, `<link rel="icon" href="favicon.svg" type="image/svg+xml">`) {
+		t.Error("GET / names no icon")
+	}
+	for _, path := range []string{"/favicon.svg", "/favicon.ico"} {
+		resp, body := get(path)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+			t.Errorf("GET %s = %d %q, want 200 image/svg+xml", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
 	if resp, _ := get("/nope.js"); resp.StatusCode != 404 {
 		t.Errorf("GET /nope.js = %d, want 404", resp.StatusCode)
 	}

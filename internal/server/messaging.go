@@ -114,23 +114,22 @@ func (s *Server) serveMessaging(ctx context.Context, nc net.Conn, req *httphead.
 	s.log.Debug("messaging connection closed", "remote", nc.RemoteAddr().String(), "code", uint16(ce.Code), "reason", ce.Reason)
 }
 
-// StreamFigures are the live statistics published on the stream channel.
-type StreamFigures struct {
-	Connections       int64   `json:"connections"`
-	Sessions          int     `json:"sessions"`
-	MessagesInPerSec  float64 `json:"messagesInPerSec"`
-	MessagesOutPerSec float64 `json:"messagesOutPerSec"`
-	HeapBytes         uint64  `json:"heapBytes"`
-	Goroutines        uint64  `json:"goroutines"`
-	Time              string  `json:"time"`
+// streamInterval is how often the stream channel gets a publication; 0
+// when it is off.
+func (c MessagingConfig) streamInterval() time.Duration {
+	switch {
+	case c.StreamInterval < 0:
+		return 0
+	case c.StreamInterval == 0:
+		return time.Second
+	}
+	return c.StreamInterval
 }
 
-// start starts the stream feeder and the channel sweeper once.
+// start starts the channel sweeper and, unless the stream is off, the
+// stream feeder, once.
 func (m *messaging) start(s *Server) {
-	interval := s.cfg.Messaging.StreamInterval
-	if interval == 0 {
-		interval = time.Second
-	}
+	interval := s.cfg.Messaging.streamInterval()
 	m.startOnce.Do(func() {
 		m.wg.Add(1)
 		go m.sweep()
@@ -183,13 +182,14 @@ func (m *messaging) feed(s *Server, interval time.Duration) {
 			return
 		case now := <-t.C:
 			in, out := s.metrics.MessagesIn.Load(), s.metrics.MessagesOut.Load()
-			secs := now.Sub(last).Seconds()
+			elapsed := now.Sub(last)
 			metrics.Read(samples)
 			f := &StreamFigures{
 				Connections:       s.metrics.Open.Load(),
 				Sessions:          m.hub.Sessions(),
-				MessagesInPerSec:  float64(in-lastIn) / secs,
-				MessagesOutPerSec: float64(out-lastOut) / secs,
+				MessagesInPerSec:  perSecond(in-lastIn, elapsed),
+				MessagesOutPerSec: perSecond(out-lastOut, elapsed),
+				IntervalSeconds:   interval.Seconds(),
 				Time:              now.UTC().Format(time.RFC3339Nano),
 			}
 			if samples[0].Value.Kind() == metrics.KindUint64 {
@@ -217,6 +217,9 @@ func (s *Server) Broker() *broker.Memory { return s.msg.broker }
 // ClientConfig is the JSON served at /config.json for the web app.
 type ClientConfig struct {
 	ICEServers []ICEServer `json:"iceServers"`
+	// StreamIntervalSeconds is how often the stream channel gets a
+	// publication (--stream-interval); 0 when the stream is off.
+	StreamIntervalSeconds float64 `json:"streamIntervalSeconds"`
 }
 
 // ICEServer is one entry of RTCConfiguration.iceServers.
@@ -225,7 +228,7 @@ type ICEServer struct {
 }
 
 func (s *Server) handleClientConfig(w http.ResponseWriter, _ *http.Request) {
-	cc := ClientConfig{ICEServers: []ICEServer{}}
+	cc := ClientConfig{ICEServers: []ICEServer{}, StreamIntervalSeconds: s.cfg.Messaging.streamInterval().Seconds()}
 	for _, u := range s.cfg.Messaging.ICEServers {
 		cc.ICEServers = append(cc.ICEServers, ICEServer{URLs: []string{u}})
 	}

@@ -112,8 +112,8 @@ func TestClientConfigICEServers(t *testing.T) {
 		servers []string
 		want    string
 	}{
-		{nil, `{"iceServers":[]}`},
-		{[]string{"stun:stun.example.com:3478", "turn:turn.example.com"}, `{"iceServers":[{"urls":["stun:stun.example.com:3478"]},{"urls":["turn:turn.example.com"]}]}`},
+		{nil, `{"iceServers":[],"streamIntervalSeconds":1}`},
+		{[]string{"stun:stun.example.com:3478", "turn:turn.example.com"}, `{"iceServers":[{"urls":["stun:stun.example.com:3478"]},{"urls":["turn:turn.example.com"]}],"streamIntervalSeconds":1}`},
 	} {
 		ts := servertest.Start(t, server.Config{Messaging: server.MessagingConfig{ICEServers: tc.servers}})
 		resp, body := rawExchange(t, ts.Addr, "GET /config.json HTTP/1.1\r\nHost: "+ts.Addr+"\r\nConnection: close\r\n\r\n")

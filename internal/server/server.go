@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"expvar"
 	"log/slog"
@@ -276,80 +275,4 @@ func (s *Server) httpHandler() http.Handler {
 	}
 	mux.Handle("GET /", appHandler())
 	return mux
-}
-
-// Stats is the JSON served at /stats.
-type Stats struct {
-	UptimeSeconds  float64 `json:"uptime_seconds"`
-	Open           int64   `json:"websocket_open"`
-	Opened         int64   `json:"websocket_opened"`
-	MessagesIn     int64   `json:"messages_in"`
-	MessagesOut    int64   `json:"messages_out"`
-	Writes         int64   `json:"writes"`
-	BlockedWrites  int64   `json:"blocked_writes"` // a full socket made writes wait (slow readers)
-	SlowConsumers  int64   `json:"slow_consumers"`
-	Dropped        int64   `json:"dropped"`
-	WriteTimeouts  int64   `json:"write_timeouts"`
-	DeadPeers      int64   `json:"dead_peers"`
-	ProtocolErrors int64   `json:"protocol_errors"`
-	// The peerconnection signaling channel.
-	PeerConnMembers  int   `json:"peerconn_members"`
-	PeerConnParked   int   `json:"peerconn_parked_waits"`
-	PeerConnQueued   int   `json:"peerconn_queued"`
-	PeerConnMessages int64 `json:"peerconn_messages"`
-	PeerConnRefused  int64 `json:"peerconn_refused"`
-	// Messaging (/ws).
-	Sessions      int            `json:"sessions"`
-	Channels      int            `json:"channels"`
-	Subscriptions int            `json:"subscriptions"`
-	Published     int64          `json:"published"`
-	Delivered     int64          `json:"delivered"`
-	HistoryBytes  int64          `json:"history_bytes"`    // all channels' history, as stored
-	Evicted       int64          `json:"history_evicted"`  // publications dropped for --history-bytes
-	IdleRemoved   int64          `json:"channels_removed"` // idle channels swept away
-	Requests      int64          `json:"requests"`
-	Rooms         int            `json:"rooms"`
-	Stream        *StreamFigures `json:"stream,omitempty"` // the latest stream publication
-}
-
-// Stats returns the current counters.
-func (s *Server) Stats() Stats {
-	m := &s.metrics
-	pc := s.pc.Channel().Stats()
-	bs := s.msg.broker.Stats()
-	return Stats{
-		Dropped:          m.Dropped.Load(),
-		Sessions:         s.msg.hub.Sessions(),
-		Channels:         bs.Channels,
-		Subscriptions:    bs.Subscriptions,
-		Published:        bs.Published,
-		Delivered:        bs.Delivered,
-		HistoryBytes:     bs.HistoryBytes,
-		Evicted:          bs.Evicted,
-		IdleRemoved:      bs.Removed,
-		Requests:         s.msg.hub.Counters().Requests.Load(),
-		Rooms:            len(s.msg.hub.Rooms()),
-		Stream:           s.msg.figures.Load(),
-		UptimeSeconds:    time.Since(s.started).Seconds(),
-		Open:             m.Open.Load(),
-		Opened:           m.Opened.Load(),
-		MessagesIn:       m.MessagesIn.Load(),
-		MessagesOut:      m.MessagesOut.Load(),
-		Writes:           m.Writes.Load(),
-		BlockedWrites:    m.BlockedWrites.Load(),
-		SlowConsumers:    m.SlowConsumers.Load(),
-		WriteTimeouts:    m.WriteTimeouts.Load(),
-		DeadPeers:        m.DeadPeers.Load(),
-		ProtocolErrors:   m.ProtocolErrors.Load(),
-		PeerConnMembers:  pc.Members,
-		PeerConnParked:   pc.Parked,
-		PeerConnQueued:   pc.Queued,
-		PeerConnMessages: pc.Messages,
-		PeerConnRefused:  pc.Refused,
-	}
-}
-
-func (s *Server) handleStats(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.Stats())
 }

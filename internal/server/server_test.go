@@ -238,7 +238,7 @@ func TestHTTP(t *testing.T) {
 		var st server.Stats
 		counted := func() bool {
 			st = getStats(t, hc, ts.URL("http", "/stats"))
-			return st.Open >= 1 && st.Opened >= 1 && st.MessagesIn >= 1 && st.MessagesOut >= 1 && st.UptimeSeconds > 0
+			return st.Connections >= 1 && st.ConnectionsOpened >= 1 && st.MessagesIn >= 1 && st.MessagesOut >= 1 && st.UptimeSeconds > 0
 		}
 		if !testutil.Poll(waitTimeout, counted) {
 			t.Errorf("/stats = %+v, want the open connection and its message counted", st)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testutil"
@@ -212,8 +213,86 @@ func TestVideoRoomTestPattern(t *testing.T) {
 			return false
 		}
 		if !testutil.Poll(60*time.Second, playing) {
-			t.Fatalf("timed out after 60s waiting for %s playing the other's video: %+v", p.name, st)
+			t.Fatalf("timed out after 60s waiting for %s playing the other's video: cam %+v, pat %+v", p.name, roomStats(withCam), roomStats(noCam))
 		}
 	}
 	browser.Screenshot(t, withCam.ctx, "cam-sees-pattern")
+}
+
+// TestVideoRoomUXBrowser checks what the video room shows a user: a
+// "camera off" card with the name for a member whose camera is off (not a
+// black tile), "Switch room" offered only for another room, the chat
+// newest last with own lines under the user's name, and the "nobody to
+// send to" error gone once someone joined. Screenshots at 1280 and 390 px.
+func TestVideoRoomUXBrowser(t *testing.T) {
+	if !browser.InLoopbackNetns(t) {
+		return
+	}
+	ts := servertest.Start(t, server.Config{})
+	url := ts.URL("http", "/")
+	ctx := browser.New(t, browser.WithFakeMedia(), browser.WithFlags(append(webrtcFlags, fmt.Sprintf("window-size=%d,%d", desktopWidth, desktopHeight))...))
+	ann := openApp(t, ctx, url, "ann")
+	ben := openApp(t, newWindow(t, ctx), url, "ben")
+
+	joinVideo(ann, "call")
+	joinDisabled := `document.getElementById('video-join').disabled`
+	if !eval[bool](ann, joinDisabled) || ann.text("#video-join") != "Switch room" {
+		t.Errorf("in room call with call in the field: button %q, disabled %v; want a disabled Switch room", ann.text("#video-join"), eval[bool](ann, joinDisabled))
+	}
+	ann.do(chromedp.SendKeys(chromedp.ID("video-room"), "2"))
+	ann.waitFor("Switch room offered for call2", `!`+joinDisabled)
+	ann.do(chromedp.KeyEvent(kb.Backspace))
+	ann.waitFor("Switch room disabled again", joinDisabled)
+
+	// Alone in the room: a chat message has nobody to go to. The error
+	// goes when someone is there to read.
+	ann.do(chromedp.SendKeys(chromedp.ID("video-chat-input"), "anyone?\n"))
+	ann.waitFor("the error", `document.getElementById('video-error').textContent.startsWith('Nobody to send to')`)
+	if !eval[bool](ann, sameErrorStyle("video-error")) {
+		t.Errorf("the video error %q is not in the error style", ann.text("#video-error"))
+	}
+	joinVideo(ben, "call")
+	ann.waitFor("the error cleared once ben's channel is open", `document.getElementById('video-error').textContent === ''`)
+	for _, p := range []*appPage{ann, ben} {
+		other := map[string]string{"ann": "ben", "ben": "ann"}[p.name]
+		on := fmt.Sprintf(`document.querySelector('#video-grid figure[data-peer=%q]')?.dataset.video === 'on'`, other)
+		if !testutil.Poll(60*time.Second, func() bool { return eval[bool](p, on) }) {
+			t.Fatalf("%s: no video from %s within 60s: %+v; tracks %s", p.name, other, roomStats(p), eval[string](p,
+				`JSON.stringify([...switchboardApp.room.peers.values()].map(p => ({remoteVideo: p.remoteVideo, control: p.control.readyState,
+					tracks: p.stream.getTracks().map(t => t.kind + ' ' + t.readyState + (t.muted ? ' muted' : ''))})))`))
+		}
+	}
+
+	// ben turns his camera off: ann sees his name, not a black tile.
+	ben.do(chromedp.Click(chromedp.ID("video-cam")))
+	ben.waitFor("the camera off", `!window.switchboardApp.room.enabled('video') && document.querySelector('#video-grid figure.local').dataset.video === 'off'`)
+	tile := `#video-grid figure[data-peer="ben"]`
+	ann.waitFor("the camera-off card", fmt.Sprintf(`document.querySelector('%s').dataset.video === 'off'`, tile))
+	if got := ann.text(tile + " .off-text"); got != "camera off" {
+		t.Errorf("ben's card says %q, want camera off", got)
+	}
+	if got := ann.text(tile + " .avatar"); got != "B" {
+		t.Errorf("ben's card shows %q, want his initial B", got)
+	}
+	if !eval[bool](ann, fmt.Sprintf(`getComputedStyle(document.querySelector('%s .off')).display !== 'none'`, tile)) {
+		t.Error("ben's camera-off card is not visible")
+	}
+
+	// The chat: newest last, own lines under the user's name.
+	ann.clear("video-chat-input") // still "anyone?", kept when it could not be sent
+	ann.do(chromedp.SendKeys(chromedp.ID("video-chat-input"), "hello ben\n"))
+	ben.waitFor("ann's message", logHas("video-chat-log", "ann", "hello ben"))
+	ben.do(chromedp.SendKeys(chromedp.ID("video-chat-input"), "hi ann\n"))
+	ann.waitFor("ben's answer", logHas("video-chat-log", "ben", "hi ann"))
+	if got := eval[string](ann, `[...document.querySelectorAll('#video-chat-log li')].map(li => li.querySelector('.from').textContent + ':' + li.querySelector('.text').textContent).join()`); got != "ann:hello ben,ben:hi ann" {
+		t.Errorf("ann's chat %q, want her own line as ann, the newest last", got)
+	}
+	if !eval[bool](ann, `document.querySelector('#video-chat-log li').classList.contains('own')`) {
+		t.Error("ann's own chat line is not marked as hers")
+	}
+	shots(ann, "ann-sees-camera-off")
+
+	// The camera back on: the video again.
+	ben.do(chromedp.Click(chromedp.ID("video-cam")))
+	ann.waitFor("ben's video back", fmt.Sprintf(`document.querySelector('%s').dataset.video === 'on'`, tile))
 }

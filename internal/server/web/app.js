@@ -29,7 +29,49 @@ const parseInput = (text) => {
 
 const errorText = (err) => (err.code ? `${err.code}: ${err.message}` : err.message);
 
-// addLine appends an <li> to a log, keeping it short, and returns it.
+// ---- errors: every error is shown in an element of class "error" (one
+// red style) and remembers its cause, so that it goes away when the cause
+// does: a recipient who comes online, a connection that is back. Any edit
+// in the form an error belongs to clears it too.
+
+const causes = new Map(); // error element id -> cause
+
+// showError shows text in the error element id. cause is a string such as
+// 'offline' or 'recipient:carol'; '' is cleared only by the user's next
+// action.
+function showError(id, text, cause = '') {
+  $(id).textContent = text;
+  causes.set(id, cause);
+}
+
+function clearError(id) {
+  $(id).textContent = '';
+  causes.delete(id);
+}
+
+// clearErrors clears every error whose cause is gone.
+function clearErrors(gone) {
+  for (const [id, cause] of causes) if (cause && gone(cause)) clearError(id);
+}
+
+function clearAllErrors() {
+  for (const el of document.querySelectorAll('.error')) clearError(el.id);
+}
+
+// failure shows a failed request's error: one a lost connection caused
+// goes away when the connection is back.
+function failure(id, prefix, err) {
+  showError(id, prefix + errorText(err), err.code ? '' : 'offline');
+}
+
+for (const [form, error] of [['login-form', 'login-error'], ['echo-form', 'echo-error'], ['routed-form', 'routed-error'],
+  ['group-form', 'group-error'], ['video-form', 'video-error'], ['video-chat-form', 'video-error']]) {
+  $(form).addEventListener('input', () => clearError(error));
+}
+
+// addLine appends an <li> to a log (newest last, as in a chat), keeping
+// it short and scrolled to the newest line unless the user scrolled up,
+// and returns it.
 function addLine(list, parts, cls = '') {
   const li = document.createElement('li');
   if (cls) li.className = cls;
@@ -39,8 +81,24 @@ function addLine(list, parts, cls = '') {
     span.textContent = v;
     li.append(span, ' ');
   }
-  list.prepend(li);
-  while (list.children.length > 200) list.lastElementChild.remove();
+  return appendLine(list, li);
+}
+
+// addSeparator appends a line that says what happened between the lines
+// above and below it.
+function addSeparator(list, text) {
+  const li = document.createElement('li');
+  li.className = 'separator';
+  li.setAttribute('role', 'separator');
+  li.textContent = text;
+  return appendLine(list, li);
+}
+
+function appendLine(list, li) {
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 8;
+  list.append(li);
+  while (list.children.length > 200) list.firstElementChild.remove();
+  if (atEnd) list.scrollTop = list.scrollHeight;
   return li;
 }
 
@@ -51,8 +109,23 @@ const online = () => client.state === 'online';
 function renderState(state, info) {
   const el = $('state');
   el.dataset.state = state;
-  el.textContent = state === 'online' ? `online as ${client.name}` : state;
-  if (info) $('login-info').textContent = info;
+  // "online as" is left out on a narrow screen (class wide), the name not.
+  if (state === 'online') {
+    const wide = document.createElement('span');
+    wide.className = 'wide';
+    wide.textContent = 'online as ';
+    el.replaceChildren(wide, client.name);
+  } else {
+    el.textContent = state;
+  }
+  el.title = el.textContent;
+  // Closed by the server is an error: the user did not ask for it.
+  if (state === 'closed') {
+    $('login-info').textContent = '';
+    showError('login-error', info ? info[0].toUpperCase() + info.slice(1) : 'Closed by the server.');
+  } else if (info) {
+    $('login-info').textContent = info === 'reconnected' ? 'Reconnected.' : info;
+  }
   const connected = state !== 'disconnected' && state !== 'closed';
   $('connect').disabled = connected;
   $('name').disabled = connected;
@@ -63,6 +136,7 @@ function renderState(state, info) {
 
 client.addEventListener('state', (e) => {
   renderState(e.detail.state, e.detail.info);
+  if (e.detail.state === 'online') clearErrors((cause) => cause === 'offline');
   if (e.detail.state === 'online' && e.detail.info === 'reconnected') refreshOnline();
   if (e.detail.state === 'disconnected' || e.detail.state === 'closed') resetChannels();
 });
@@ -70,7 +144,7 @@ client.addEventListener('state', (e) => {
 // The server's error notifications: a refused frame, or the reason of a
 // close with 4000 that follows.
 client.addEventListener('error', (e) => {
-  $('login-info').textContent = `Server: ${e.detail.errorCode} ${e.detail.errorReason}`;
+  showError('login-error', `Server: ${e.detail.errorCode}: ${e.detail.errorReason}`);
 });
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -78,12 +152,14 @@ $('login-form').addEventListener('submit', async (e) => {
   const name = $('name').value.trim();
   if (!name) return;
   $('login-info').textContent = '';
+  clearError('login-error');
   try {
     await client.start(name);
   } catch (err) {
-    $('login-info').textContent = `Cannot log in: ${errorText(err)}`;
+    showError('login-error', `Cannot log in: ${errorText(err)}`);
     return;
   }
+  clearAllErrors(); // a new session: what failed before is stale
   $('echo-input').focus();
   try {
     await client.subscribe('presence', onPresence);
@@ -93,6 +169,7 @@ $('login-form').addEventListener('submit', async (e) => {
 
 $('disconnect').addEventListener('click', () => {
   client.stop();
+  clearAllErrors(); // what failed belongs to the session that ended
   $('login-info').textContent = 'Disconnected.';
   $('name').focus();
 });
@@ -127,7 +204,7 @@ $('echo-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const input = $('echo-input');
   const data = parseInput(input.value);
-  $('echo-error').textContent = '';
+  clearError('echo-error');
   const start = performance.now();
   try {
     const reply = await client.request('echo', data);
@@ -135,7 +212,7 @@ $('echo-form').addEventListener('submit', async (e) => {
     addLine($('echo-log'), [['time', time()], ['text', show(reply)], ['meta', `${ms.toFixed(1)} ms`]]);
     input.value = '';
   } catch (err) {
-    $('echo-error').textContent = errorText(err);
+    failure('echo-error', 'Cannot echo: ', err);
   }
 });
 
@@ -161,7 +238,11 @@ async function refreshOnline() {
   } catch { /* shown on the next change */ }
 }
 
+// A "not online" error goes when that client comes online.
+const recipientOnline = (cause) => cause.startsWith('recipient:') && names.includes(cause.slice('recipient:'.length));
+
 function renderOnline() {
+  clearErrors(recipientOnline);
   const list = $('online-list');
   list.replaceChildren();
   const dl = $('online-names');
@@ -204,7 +285,7 @@ function renderConversation() {
   const log = $('routed-log');
   log.replaceChildren();
   for (const m of conversations.get(peer) || []) {
-    addLine(log, [['time', time(m.at)], ['from', m.dir === 'in' ? peer : 'me'], ['text', m.text]], m.dir);
+    addLine(log, [['time', time(m.at)], ['from', m.dir === 'in' ? peer : client.name], ['text', m.text]], m.dir === 'in' ? 'in' : 'own');
   }
 }
 
@@ -228,7 +309,7 @@ $('routed-form').addEventListener('submit', async (e) => {
   const to = $('routed-to').value.trim();
   const input = $('routed-input');
   const text = input.value;
-  $('routed-error').textContent = '';
+  clearError('routed-error');
   if (to !== peer) pickPeer(to);
   try {
     await client.request('send', { to, data: parseInput(text) });
@@ -236,15 +317,22 @@ $('routed-form').addEventListener('submit', async (e) => {
     renderConversation();
     input.value = '';
   } catch (err) {
-    $('routed-error').textContent = `Cannot send to ${to}: ${errorText(err)}`;
+    if (err.code === 404) showError('routed-error', `Cannot send to ${to}: ${errorText(err)}`, `recipient:${to}`);
+    else failure('routed-error', `Cannot send to ${to}: `, err);
   }
 });
 
 // ---- channels: group and stream share the subscribe toggle
 
 const channelUI = {
-  group: { button: 'group-sub', state: 'group-state', error: 'group-error', onPub: onGroup },
-  stream: { button: 'stream-sub', state: 'stream-state', error: 'stream-error', onPub: onStream },
+  group: {
+    button: 'group-sub', state: 'group-state', error: 'group-error', onPub: onGroup,
+    subscribed: 'subscribed: messages published from now on appear below',
+  },
+  stream: {
+    button: 'stream-sub', state: 'stream-state', error: 'stream-error', onPub: onStream,
+    subscribed: 'subscribed: the server sends its figures',
+  },
 };
 
 function renderChannel(channel, text) {
@@ -263,47 +351,69 @@ function resetChannels() {
 
 for (const [channel, ui] of Object.entries(channelUI)) {
   $(ui.button).addEventListener('click', async () => {
-    $(ui.error).textContent = '';
+    clearError(ui.error);
+    const on = client.subscribed(channel);
     try {
-      if (client.subscribed(channel)) {
+      if (on) {
         await client.unsubscribe(channel);
         renderChannel(channel);
       } else {
-        const r = await client.subscribe(channel, ui.onPub);
-        renderChannel(channel, `subscribed at offset ${r.offset}`);
+        await client.subscribe(channel, ui.onPub);
+        renderChannel(channel, ui.subscribed);
       }
     } catch (err) {
-      $(ui.error).textContent = errorText(err);
+      failure(ui.error, on ? 'Cannot unsubscribe: ' : 'Cannot subscribe: ', err);
       renderChannel(channel);
     }
   });
 }
 
+// After a reconnect the client catches up on what it missed, if the
+// server still has it.
 client.addEventListener('recovered', (e) => {
-  const { channel, missed, lost } = e.detail;
-  if (!channelUI[channel]) return;
-  renderChannel(channel, lost ? 'resubscribed: missed messages could not be recovered'
-    : `recovered (${missed} missed)`);
-  const el = $(channelUI[channel].state);
-  el.dataset.recovered = String(!lost);
+  const { channel, missed, lost, restarted } = e.detail;
+  const ui = channelUI[channel];
+  if (!ui) return;
+  let text = missed ? `subscribed: caught up on ${missed} missed message${missed === 1 ? '' : 's'}` : 'subscribed again: nothing was missed';
+  if (restarted) text = 'subscribed again after a server restart';
+  else if (lost) text = 'subscribed again, but messages sent while you were away are missing';
+  renderChannel(channel, text);
+  $(ui.state).dataset.recovered = String(!lost);
+  if (channel === 'group') groupCatchUp = false;
+  if (channel === 'group' && lost) {
+    addSeparator($('group-log'), restarted ? 'The server restarted. Messages below are new, numbered from #1 again.'
+      : 'Reconnected. Messages sent while you were away are missing here.');
+  }
+});
+
+// While the page reconnects, the publications it missed are replayed:
+// a separator goes above the first of them.
+let groupCatchUp = false;
+client.addEventListener('state', (e) => {
+  groupCatchUp = e.detail.state === 'reconnecting' && (groupCatchUp || client.subscribed('group'));
 });
 
 function onGroup(p) {
-  addLine($('group-log'), [['time', time()], ['from', p.from || 'server'], ['text', show(p.data)], ['meta', `#${p.offset}`]]);
+  if (groupCatchUp && client.state === 'reconnecting') {
+    addSeparator($('group-log'), 'Reconnected. Messages sent while you were away:');
+    groupCatchUp = false;
+  }
+  const own = p.from && p.from === client.name;
+  addLine($('group-log'), [['time', time()], ['from', p.from || 'server'], ['text', show(p.data)], ['meta', `#${p.offset}`]], own ? 'own' : '');
 }
 
 $('group-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const input = $('group-input');
   const text = input.value;
-  $('group-error').textContent = '';
+  clearError('group-error');
   // Cleared at once: our own publication can arrive before the reply,
   // and what is typed meanwhile must not be lost. Put back on error.
   input.value = '';
   try {
     await client.request('publish', { channel: 'group', data: parseInput(text) });
   } catch (err) {
-    $('group-error').textContent = errorText(err);
+    failure('group-error', 'Cannot publish: ', err);
     if (input.value === '') input.value = text;
   }
 });
@@ -324,12 +434,24 @@ function onStream(p) {
   $('fig-out').textContent = formatNumber(d.messagesOutPerSec ?? 0);
   $('fig-heap').textContent = formatNumber(d.heapBytes ?? 0) + 'B';
   $('fig-count').textContent = String(updates);
+  chart.setInterval(d.intervalSeconds);
   chart.push({ in: d.messagesInPerSec ?? 0, out: d.messagesOutPerSec ?? 0 });
+}
+
+// The chart's time span needs the server's stream interval before the
+// first update; a server without a stream says so.
+async function loadStreamConfig() {
+  try {
+    const cfg = await (await fetch('/config.json', { cache: 'no-store' })).json();
+    if (cfg.streamIntervalSeconds > 0) chart.setInterval(cfg.streamIntervalSeconds);
+    else if (cfg.streamIntervalSeconds === 0) channelUI.stream.subscribed = 'subscribed, but this server publishes no figures (--stream-interval 0)';
+  } catch { /* the first update tells */ }
 }
 
 // ---- video room (room.js)
 
-window.switchboardApp.room = setupVideoRoom(client, $);
+window.switchboardApp.room = setupVideoRoom(client, $, { showError, clearError, clearErrors });
+window.switchboardApp.chart = chart;
 
 // ---- start
 
@@ -337,4 +459,5 @@ $('ws-url').textContent = wsURL();
 renderState('disconnected');
 renderOnline();
 chart.draw();
+loadStreamConfig();
 $('name').focus();

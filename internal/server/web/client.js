@@ -5,7 +5,7 @@
 // the server dropped for a slow client) start the same recovery.
 //
 // Events: 'state' (detail {state, info}), 'recovered' (detail {channel,
-// missed, lost}), and one per server notification other than publication,
+// missed, lost, restarted}), and one per server notification other than publication,
 // named after its method: 'message' (detail {from, data}), 'error' (detail
 // {errorCode, errorReason}).
 
@@ -243,8 +243,11 @@ export class Client extends EventTarget {
       if (lost) last = r.offset;
       this.dispatchEvent(new CustomEvent('recovered', { detail: { channel, missed: sub.missed || 0, lost } }));
     } else {
+      // Not recoverable. A new epoch means the channel's history is gone
+      // (the server restarted): its offsets start again.
       last = r.offset || 0;
-      this.dispatchEvent(new CustomEvent('recovered', { detail: { channel, missed: 0, lost: true } }));
+      const restarted = !!sub.epoch && r.epoch !== sub.epoch;
+      this.dispatchEvent(new CustomEvent('recovered', { detail: { channel, missed: 0, lost: true, restarted } }));
     }
     sub.missed = 0;
     sub.epoch = r.epoch;

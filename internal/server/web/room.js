@@ -8,7 +8,10 @@
 // back; a connection whose ICE fails restarts it. Offers, answers and ICE
 // candidates travel as the data of signal {room, to, data}: {description}
 // or {candidate}. Every connection also carries a negotiated data channel
-// ("chat", id 0), so no side has to wait for the other to create it.
+// ("chat", id 0), so no side has to wait for the other to create it, and a
+// negotiated "control" channel (id 1) on which each side says whether its
+// camera is on ({video: true|false}), so that the other shows a "camera
+// off" card with its name instead of a black tile.
 
 const PATTERN_FPS = 15;
 
@@ -81,6 +84,7 @@ export class VideoRoom extends EventTarget {
   setEnabled(kind, on) {
     if (!this.local) return;
     for (const t of this.local.getTracks()) if (t.kind === kind) t.enabled = on;
+    if (kind === 'video') for (const p of this.peers.values()) p.sendControl();
     this.#changed();
   }
 
@@ -252,11 +256,19 @@ export class VideoRoom extends EventTarget {
   }
 }
 
+// hasVideo reports whether a member's video shows: it said its camera is
+// on, it sends a video track, and its <video> has a picture.
+function hasVideo(p) {
+  return p.remoteVideo && p.stream.getVideoTracks().some((t) => t.readyState === 'live')
+    && !!p.video && p.video.videoWidth > 0;
+}
+
 // Peer is the connection to one other member.
 class Peer {
   video = null; // set by the view
   stream = new MediaStream();
   lastError = ''; // the last negotiation or signaling error, for stats()
+  remoteVideo = true; // what the member said on the control channel
   #room;
   #makingOffer = false;
   #ignoreOffer = false;
@@ -274,8 +286,19 @@ class Peer {
     this.dc = pc.createDataChannel('chat', { negotiated: true, id: 0 });
     this.dc.onmessage = (e) => room.onMessage(id, String(e.data));
     this.dc.onopen = this.dc.onclose = () => room.dispatchEvent(new Event('change'));
+    this.control = pc.createDataChannel('control', { negotiated: true, id: 1 });
+    this.control.onopen = () => this.sendControl();
+    this.control.onmessage = (e) => {
+      let m;
+      try { m = JSON.parse(e.data); } catch { return; }
+      if (typeof m?.video === 'boolean') {
+        this.remoteVideo = m.video;
+        room.dispatchEvent(new Event('change'));
+      }
+    };
     pc.ontrack = ({ track }) => {
       this.stream.addTrack(track);
+      track.onended = () => room.dispatchEvent(new Event('change'));
       room.dispatchEvent(new Event('change'));
     };
     pc.onconnectionstatechange = () => room.dispatchEvent(new Event('change'));
@@ -306,6 +329,11 @@ class Peer {
 
   #send(data) {
     return this.#room.signal(this.id, data).catch((err) => this.#warn('signal to', err));
+  }
+
+  // sendControl tells the member whether our camera is on.
+  sendControl() {
+    if (this.control.readyState === 'open') this.control.send(JSON.stringify({ video: this.#room.enabled('video') }));
   }
 
   #warn(what, err) {
@@ -342,13 +370,16 @@ class Peer {
 
   close() {
     this.dc.close();
+    this.control.close();
     this.pc.close();
     for (const t of this.stream.getTracks()) t.stop();
   }
 }
 
 // setupVideoRoom wires the tab's controls to a VideoRoom and renders it.
-export function setupVideoRoom(client, $) {
+// errors are the page's error functions (showError, clearError,
+// clearErrors; app.js).
+export function setupVideoRoom(client, $, errors) {
   const vr = new VideoRoom(client);
   const grid = $('video-grid');
   const localVideo = $('video-local');
@@ -357,6 +388,9 @@ export function setupVideoRoom(client, $) {
   const render = () => {
     const joined = vr.state === 'joined';
     $('video-join').textContent = joined ? 'Switch room' : 'Join';
+    // Switching to the room one is in would do nothing.
+    $('video-join').disabled = client.state !== 'online' || vr.state === 'joining'
+      || (joined && $('video-room').value.trim() === vr.room);
     $('video-leave').disabled = vr.state === 'idle';
     for (const [id, kind, label] of [['video-mic', 'audio', 'microphone'], ['video-cam', 'video', 'camera']]) {
       const on = vr.enabled(kind);
@@ -366,6 +400,9 @@ export function setupVideoRoom(client, $) {
     }
     if (localVideo.srcObject !== vr.local) localVideo.srcObject = vr.local;
     $('video-local-name').textContent = vr.local ? `${client.name} (you${vr.pattern ? ', test pattern' : ''})` : 'you';
+    const localTile = localVideo.closest('.tile');
+    localTile.dataset.video = vr.local && !vr.enabled('video') ? 'off' : 'on';
+    localTile.querySelector('.avatar').textContent = initial(client.name);
     $('video-state').textContent = vr.state === 'idle' ? 'Not in a room.'
       : vr.state === 'joining' ? `Joining ${vr.room}…`
         : `In room ${vr.room} with ${vr.peers.size} other${vr.peers.size === 1 ? '' : 's'}.`;
@@ -381,8 +418,13 @@ export function setupVideoRoom(client, $) {
         const v = document.createElement('video');
         v.autoplay = true;
         v.playsInline = true;
+        v.addEventListener('resize', render); // the first picture, or a new size
+        const off = document.createElement('div');
+        off.className = 'off';
+        off.innerHTML = '<span class="avatar"></span><span class="off-text"></span>';
+        off.querySelector('.avatar').textContent = initial(p.name);
         const cap = document.createElement('figcaption');
-        el.append(v, cap);
+        el.append(v, off, cap);
         grid.append(el);
         tiles.set(p.id, el);
         p.video = v;
@@ -395,29 +437,37 @@ export function setupVideoRoom(client, $) {
         v.play().catch(() => { v.muted = true; return v.play(); }).catch(() => {});
       }
       el.querySelector('figcaption').textContent = `${p.name} · ${p.pc.connectionState}`;
+      const connecting = p.pc.connectionState === 'new' || p.pc.connectionState === 'connecting';
+      el.dataset.video = hasVideo(p) ? 'on' : 'off';
+      el.querySelector('.off-text').textContent = connecting ? 'connecting…' : 'camera off';
     }
+    if ([...vr.peers.values()].some((p) => p.dc.readyState === 'open')) errors.clearErrors((c) => c === 'nobody');
     const log = $('video-chat-log');
     while (log.children.length < vr.messages.length) {
       const m = vr.messages[log.children.length];
       const li = document.createElement('li');
-      li.innerHTML = '<span class="from"></span> <span class="text"></span>';
-      li.querySelector('.from').textContent = vr.peers.get(m.from)?.name || m.from;
+      li.innerHTML = '<span class="time"></span> <span class="from"></span> <span class="text"></span>';
+      if (m.own) li.className = 'own';
+      li.querySelector('.time').textContent = new Date(m.at).toLocaleTimeString([], { hour12: false });
+      li.querySelector('.from').textContent = m.own ? client.name : vr.peers.get(m.from)?.name || m.from;
       li.querySelector('.text').textContent = m.text;
       log.append(li);
+      log.scrollTop = log.scrollHeight;
     }
   };
   vr.addEventListener('change', render);
   client.addEventListener('state', render); // after app.js enabled every control
+  $('video-room').addEventListener('input', render);
 
   $('video-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     const room = $('video-room').value.trim();
     if (!room) return;
-    $('video-error').textContent = '';
+    errors.clearError('video-error');
     try {
       await vr.join(room);
     } catch (err) {
-      $('video-error').textContent = `Cannot join ${room}: ${err.code ? `${err.code}: ` : ''}${err.message}`;
+      errors.showError('video-error', `Cannot join ${room}: ${err.code ? `${err.code}: ` : ''}${err.message}`, err.code ? '' : 'offline');
     }
   });
   $('video-leave').addEventListener('click', () => vr.leave());
@@ -428,13 +478,19 @@ export function setupVideoRoom(client, $) {
     const input = $('video-chat-input');
     if (!input.value) return;
     if (vr.send(input.value) === 0) {
-      $('video-error').textContent = 'Nobody to send to yet.';
+      errors.showError('video-error', vr.state === 'joined' ? 'Nobody to send to yet: wait for someone to join the room.'
+        : 'Join a room first.', 'nobody');
       return;
     }
-    vr.messages.push({ from: client.name, text: input.value, at: Date.now() });
+    vr.messages.push({ from: client.name, own: true, text: input.value, at: Date.now() });
     input.value = '';
     render();
   });
   render();
   return vr;
+}
+
+// initial is the first letter of a name, for the "camera off" card.
+function initial(name) {
+  return [...(name || '?')][0].toUpperCase();
 }
