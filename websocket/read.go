@@ -236,35 +236,56 @@ func (c *Conn) readHeader() (Header, error) {
 
 var errInvalidUTF8 = errors.New("websocket: invalid UTF-8")
 
+// payloadChunk bounds how much room the reader makes for a frame's payload
+// before its bytes arrive: a header may announce up to the message limit
+// and then send nothing, and the announcement alone must not cost memory.
+const payloadChunk = 64 << 10
+
 // readPayload appends the frame's unmasked payload to dst. With v set the
 // bytes are checked as they arrive and errInvalidUTF8 returned at the first
 // bad byte, before the rest of the frame is read.
+//
+// The buffer grows as bytes arrive, never by more than payloadChunk ahead
+// of them, and geometrically, so that a message of many small fragments
+// costs linear copying, not quadratic.
 func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, error) {
-	start := len(dst)
-	end := start + int(h.Length)
-	if cap(dst) < end {
-		grown := make([]byte, start, end)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = dst[:end]
 	pos := 0
-	for off := start; off < end; {
-		n, err := c.br.Read(dst[off:end])
+	for remaining := h.Length; remaining > 0; {
+		if len(dst) == cap(dst) {
+			dst = growPayload(dst, remaining, h.Fin)
+		}
+		off := len(dst)
+		room := int(min(int64(cap(dst)-off), remaining))
+		n, err := c.br.Read(dst[off : off+room])
 		if n > 0 {
+			dst = dst[:off+n]
 			if h.Masked {
-				pos = MaskBytes(h.Mask, pos, dst[off:off+n])
+				pos = MaskBytes(h.Mask, pos, dst[off:])
 			}
-			if v != nil && !v.write(dst[off:off+n]) {
+			if v != nil && !v.write(dst[off:]) {
 				return dst, errInvalidUTF8
 			}
-			off += n
+			remaining -= int64(n)
 		}
-		if err != nil && off < end {
+		if err != nil && remaining > 0 {
 			return dst, noEOF(err)
 		}
 	}
 	return dst, nil
+}
+
+// growPayload returns dst with room for more of a frame that has remaining
+// bytes still to come: at least twice its capacity, and at least the rest
+// of the frame or payloadChunk, whichever is less. The last frame of a
+// message needs no room past its end.
+func growPayload(dst []byte, remaining int64, last bool) []byte {
+	size := max(2*cap(dst), len(dst)+int(min(remaining, payloadChunk)))
+	if last {
+		size = int(min(int64(size), int64(len(dst))+remaining))
+	}
+	grown := make([]byte, len(dst), size)
+	copy(grown, dst)
+	return grown
 }
 
 // skip discards n payload bytes.
