@@ -316,8 +316,11 @@ func (c *Conn) readError(err error) error {
 
 // extendDeadline moves the read deadline: the peer must send something
 // (data or a pong to our ping) within PingInterval+PingTimeout, and the
-// close handshake, once begun, must end by its deadline.
+// close handshake, once begun, must end by its deadline. The choice and the
+// SetReadDeadline are made under deadlineMu, as startCloseTimer's are.
 func (c *Conn) extendDeadline(now time.Time) {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
 	if d := c.closeDeadline.Load(); d != 0 {
 		_ = c.nc.SetReadDeadline(time.Unix(0, d))
 		return
