@@ -25,11 +25,18 @@ type Config struct {
 	// CloseTimeout is how long the close handshake may take before the
 	// TCP connection is closed anyway. Default 5 s.
 	CloseTimeout time.Duration
-	// QueueMessages and QueueBytes bound the outbound queue. A Send that
-	// would pass either limit first evicts the oldest droppable messages
-	// (SendDroppable), counted in Metrics.Dropped; when that is not enough
-	// the slow-consumer rule closes the connection with 1013 and counts
-	// it. Defaults 1024 messages and 8 MiB.
+	// QueueMessages and QueueBytes bound the outbound queue: the messages
+	// waiting for the writer, not those it is writing. They bound the
+	// backlog, not the size of one message: a message always fits an
+	// empty queue, however large (MaxMessageBytes bounds what a peer can
+	// make the server echo), and is refused only when the queue already
+	// holds QueueMessages messages, or holds something and the message
+	// would take it past QueueBytes. A Send that does not fit first
+	// evicts the oldest droppable messages (SendDroppable), counted in
+	// Metrics.Dropped; when that is not enough the slow-consumer rule
+	// closes the connection with 1013 and counts it. The same rule holds
+	// for replies and publications alike. Defaults 1024 messages and
+	// 8 MiB.
 	QueueMessages int
 	QueueBytes    int
 	// BatchDelay is how long droppable messages (channel publications,

@@ -250,15 +250,12 @@ func (c *Conn) enqueue(it outItem) error {
 		putPooled(it.pooled, frame)
 		return ErrClosed
 	}
-	over := func() bool {
-		return len(q.data) >= c.cfg.QueueMessages || q.bytes+len(frame) > c.cfg.QueueBytes
-	}
-	if over() && q.droppable > 0 {
+	if q.full(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)) && q.droppable > 0 {
 		if dropped := q.evict(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)); dropped > 0 {
 			c.cfg.Metrics.Dropped.Add(int64(dropped))
 		}
 	}
-	if over() {
+	if q.full(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)) {
 		queued := len(q.data)
 		q.mu.Unlock()
 		putPooled(it.pooled, frame)
@@ -291,14 +288,28 @@ func (c *Conn) enqueue(it outItem) error {
 	return nil
 }
 
-// evict removes droppable items, oldest first, until the queue plus an
-// incoming frame of size incoming fits its limits (or none is left), and
-// returns how many it removed. q.mu is held.
+// full reports whether a message of size bytes does not fit the queue. The
+// limits bound the backlog, not the size of one message: a message always
+// fits an empty queue, and is refused only when the queue already holds
+// maxMessages, or holds something and the message would take it past
+// maxBytes. q.mu is held.
+func (q *outQueue) full(maxMessages, maxBytes, size int) bool {
+	return overLimits(len(q.data), q.bytes, size, maxMessages, maxBytes)
+}
+
+// overLimits is the rule of full for a queue of n messages and size bytes.
+func overLimits(n, size, incoming, maxMessages, maxBytes int) bool {
+	return n >= maxMessages || (n > 0 && size+incoming > maxBytes)
+}
+
+// evict removes droppable items, oldest first, until an incoming frame of
+// size incoming fits the queue (see full) or none is left, and returns how
+// many it removed. q.mu is held.
 func (q *outQueue) evict(maxMessages, maxBytes, incoming int) int {
 	n, size, dropped := len(q.data), q.bytes, 0
 	kept := q.data[:0]
 	for _, it := range q.data {
-		if it.droppable && (n >= maxMessages || size+incoming > maxBytes) {
+		if it.droppable && overLimits(n, size, incoming, maxMessages, maxBytes) {
 			n--
 			size -= len(it.frame)
 			dropped++
