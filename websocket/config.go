@@ -19,8 +19,14 @@ type Config struct {
 	// PingTimeout is how long after a ping the peer has to send anything
 	// (a pong or data) before it is dropped as dead. Default 10 s.
 	PingTimeout time.Duration
-	// WriteTimeout bounds each batched write to the socket. A peer that
-	// does not take the bytes in time is dropped. Default 10 s.
+	// WriteTimeout is how long a write to the socket may make no
+	// progress: a peer that takes no bytes for that long (up to twice
+	// that when it stopped in the middle of a write) is dropped. It does
+	// not bound a whole batch: the writer takes at most 256 KiB of
+	// queued messages at a time and writes them in pieces of at most
+	// 256 KiB, each bit of progress moving the deadline, so a slow but
+	// steady reader keeps its connection and loses only droppable
+	// messages (QueueBytes). Default 10 s.
 	WriteTimeout time.Duration
 	// CloseTimeout is how long the close handshake may take before the
 	// TCP connection is closed anyway. Default 5 s.

@@ -68,6 +68,7 @@ type Conn struct {
 	writevFn    func(fd uintptr) bool
 	wv          writevState
 	pendBase    net.Buffers // the taken batch's slice, for reuse
+	piece       net.Buffers // the blocking writer's bounded writev, for reuse
 	pending     net.Buffers // what of it is still to be written
 	pendPool    []*[]byte   // the batch's pooled frames, recycled once written
 	pendMsgs    int         // messages in the batch

@@ -149,12 +149,21 @@ type outItem struct {
 	droppable bool
 }
 
-// take moves everything queued into *bufs (emptied first), control frames
-// first, and the pooled frames among them into *pooled. It returns the
-// number of data items taken and whether a close frame has been queued,
-// which then is in this batch or an earlier one. When nothing is queued it
-// clears busy (the write side) before it unlocks and reports false; the
-// slices are stored before that, for the next owner.
+// maxWriteBytes bounds the data messages the writer takes from the queue
+// at once (a single larger message is taken alone) and each blocking write
+// call. Publications not yet taken stay droppable, and a write that makes
+// progress moves its deadline, so a subscriber on a slow link loses
+// publications rather than its connection.
+const maxWriteBytes = 256 << 10
+
+// take moves what is queued into *bufs (emptied first): every control
+// frame, then data items, oldest first, up to maxWriteBytes of them (at
+// least one); the pooled frames among them go into *pooled. It returns the
+// number of data items taken and whether the close frame is in this batch
+// or an earlier one (a close was queued and nothing is left after it).
+// When nothing is queued it clears busy (the write side) before it unlocks
+// and reports false; the slices are stored before that, for the next
+// owner.
 func (q *outQueue) take(bufs *net.Buffers, pooled *[]*[]byte, busy *atomic.Bool) (int, bool, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -164,17 +173,29 @@ func (q *outQueue) take(bufs *net.Buffers, pooled *[]*[]byte, busy *atomic.Bool)
 		return 0, q.closing, false
 	}
 	*bufs = append(*bufs, q.ctrl...)
+	clear(q.ctrl)
+	q.ctrl = q.ctrl[:0]
+	n, size, droppable := 0, 0, 0
 	for _, it := range q.data {
+		if n > 0 && size+len(it.frame) > maxWriteBytes {
+			break
+		}
 		*bufs = append(*bufs, it.frame)
 		if it.pooled != nil {
 			*pooled = append(*pooled, it.pooled)
 		}
+		if it.droppable {
+			droppable++
+		}
+		size += len(it.frame)
+		n++
 	}
-	n := len(q.data)
-	clear(q.ctrl)
-	clear(q.data)
-	q.ctrl, q.data, q.bytes, q.droppable = q.ctrl[:0], q.data[:0], 0, 0
-	return n, q.closing, true
+	left := copy(q.data, q.data[n:])
+	clear(q.data[left:])
+	q.data = q.data[:left]
+	q.bytes -= size
+	q.droppable -= droppable
+	return n, q.closing && left == 0, true
 }
 
 // recycle returns pooled frames that will not be written (any more) to the
