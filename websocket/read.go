@@ -133,9 +133,15 @@ func (c *Conn) check(h Header, m *message) (StatusCode, string) {
 // the exact limit.
 func (c *Conn) wireLimit(m *message, h Header) int64 {
 	if h.Rsv1 || (m.active && m.compressed && h.Op == OpContinuation) {
-		return c.cfg.MaxMessageBytes + c.cfg.MaxMessageBytes/64 + 1024
+		return c.maxWireBytes()
 	}
 	return c.cfg.MaxMessageBytes
+}
+
+// maxWireBytes is the most payload bytes any message may take on the wire:
+// the limit of a compressed one.
+func (c *Conn) maxWireBytes() int64 {
+	return c.cfg.MaxMessageBytes + c.cfg.MaxMessageBytes/64 + 1024
 }
 
 // finish completes a message: decompression and the UTF-8 check.
@@ -254,7 +260,7 @@ func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, erro
 	pos := 0
 	for remaining := h.Length; remaining > 0; {
 		if len(dst) == cap(dst) {
-			dst = growPayload(dst, remaining, h.Fin)
+			dst = growPayload(dst, remaining, h.Fin, c.maxWireBytes())
 		}
 		off := len(dst)
 		room := int(min(int64(cap(dst)-off), remaining))
@@ -277,15 +283,18 @@ func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, erro
 }
 
 // growPayload returns dst with room for more of a frame that has remaining
-// bytes still to come: at least twice its capacity, and at least the rest
-// of the frame or payloadChunk, whichever is less. The last frame of a
-// message needs no room past its end.
-func growPayload(dst []byte, remaining int64, last bool) []byte {
-	size := max(2*cap(dst), len(dst)+int(min(remaining, payloadChunk)))
+// bytes still to come: twice its capacity, and at least the rest of the
+// frame or payloadChunk, whichever is less. The last frame of a message
+// needs no room past its end, and no message past limit bytes (check has
+// made sure that the frame fits).
+func growPayload(dst []byte, remaining int64, last bool, limit int64) []byte {
+	need := int64(len(dst)) + min(remaining, payloadChunk)
+	size := max(2*int64(cap(dst)), need)
 	if last {
-		size = int(min(int64(size), int64(len(dst))+remaining))
+		size = min(size, int64(len(dst))+remaining)
 	}
-	grown := make([]byte, len(dst), size)
+	size = max(min(size, limit), need)
+	grown := make([]byte, len(dst), int(size))
 	copy(grown, dst)
 	return grown
 }

@@ -133,3 +133,31 @@ func TestLargeFramePayloadIntact(t *testing.T) {
 		})
 	}
 }
+
+// TestPayloadBufferStaysWithinLimit: doubling the buffer of a fragmented
+// message must not reserve more than any message may hold.
+func TestPayloadBufferStaysWithinLimit(t *testing.T) {
+	const limit = 100 << 10
+	mask := [4]byte{3, 1, 4, 1}
+	// 64 KiB fill a buffer grown by doubling; one more byte would double
+	// it to 128 KiB.
+	in := AppendFrame(nil, OpBinary, false, false, &mask, make([]byte, 64<<10))
+	in = AppendFrame(in, OpContinuation, false, false, &mask, make([]byte, 1<<10))
+	c := newConn(&scriptConn{r: bytes.NewReader(in)}, nil, true, Config{MaxMessageBytes: limit, PingInterval: -1})
+	var buf []byte
+	for range 2 {
+		h, err := c.readHeader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if buf, err = c.readPayload(buf, h, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(buf) != 65<<10 {
+		t.Fatalf("read %d bytes, want %d", len(buf), 65<<10)
+	}
+	if int64(cap(buf)) > c.maxWireBytes() {
+		t.Errorf("a message limited to %d bytes holds a %d-byte buffer; want at most %d", limit, cap(buf), c.maxWireBytes())
+	}
+}
