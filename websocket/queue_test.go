@@ -268,11 +268,12 @@ func (p *slowPeer) readFrames(tick time.Duration, readSize int, got func([]byte)
 }
 
 // TestSlowReaderLosesPublicationsNotConnection publishes a burst far larger
-// than the queue to a subscriber that reads slowly but steadily, at about
-// an eighth of what a WriteTimeout allows for a whole queue. The
+// than the queue to a subscriber that reads slowly but steadily: a full
+// queue takes it about a second, 2.5 times the write timeout. The
 // subscriber must keep its connection and see the newest publication, the
 // ones it missed counted as dropped: no write may time out while the peer
-// makes progress.
+// makes progress. (A writer that took the whole queue under one deadline
+// dropped it by write timeout.)
 func TestSlowReaderLosesPublicationsNotConnection(t *testing.T) {
 	const (
 		count     = 800
@@ -282,7 +283,7 @@ func TestSlowReaderLosesPublicationsNotConnection(t *testing.T) {
 		readEvery = 8 * time.Millisecond // 256 KB/s: a full queue takes a second
 	)
 	metrics := new(Metrics)
-	cfg := Config{WriteTimeout: 300 * time.Millisecond, QueueBytes: queue, PingInterval: -1, Metrics: metrics}
+	cfg := Config{WriteTimeout: 400 * time.Millisecond, QueueBytes: queue, PingInterval: -1, Metrics: metrics}
 	subscribed := make(chan *Conn, 1)
 	srv := startServer(t, AcceptOptions{Config: cfg, Deflate: DeflateConfig{Disabled: true}}, HandlerFunc(func(c *Conn, _ Opcode, _ []byte) {
 		_ = c.nc.(*net.TCPConn).SetWriteBuffer(4096) // the kernel buffers next to nothing
