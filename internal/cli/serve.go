@@ -55,7 +55,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxConnections, "max-connections", 10000, "most open TCP connections (`n`); more are answered 503; 0 means no cap")
 	fs.DurationVar(&f.pingInterval, "ping-interval", 25*time.Second, "WebSocket keepalive ping `interval`; 0 disables")
 	fs.DurationVar(&f.pingTimeout, "ping-timeout", 10*time.Second, "how long a peer may stay silent after a ping before it is dropped")
-	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "how long a write may make no progress; a peer that takes no bytes for that long is dropped (a slow but steady reader is not: its queued channel publications are dropped instead)")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "how long a WebSocket write may make no progress, and the deadline for each peerconnection response; a peer that takes no bytes for that long is dropped (a slow but steady WebSocket reader is not: its oldest queued channel publications are dropped instead)")
 	fs.DurationVar(&f.headTimeout, "head-timeout", 10*time.Second, "deadline for a client to send its request head")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a graceful shutdown waits for connections to close")
 	fs.IntVar(&f.queueMessages, "queue-messages", 1024, "outbound queue limit per connection in `messages`; past it the oldest queued channel publications are dropped (clients recover them by offset), and when only replies fill it the connection is closed with 1013")
