@@ -38,8 +38,9 @@ type Config struct {
 	// after a ping (default 10 s).
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	// WriteTimeout is how long a socket write may make no progress
-	// (websocket.Config.WriteTimeout). Default 10 s.
+	// WriteTimeout is how long a WebSocket write may make no progress
+	// (websocket.Config.WriteTimeout) and bounds each peerconnection
+	// response. Default 10 s.
 	WriteTimeout time.Duration
 	// HeadReadTimeout bounds reading a request head. Default 10 s.
 	HeadReadTimeout time.Duration
