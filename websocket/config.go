@@ -19,17 +19,30 @@ type Config struct {
 	// PingTimeout is how long after a ping the peer has to send anything
 	// (a pong or data) before it is dropped as dead. Default 10 s.
 	PingTimeout time.Duration
-	// WriteTimeout bounds each batched write to the socket. A peer that
-	// does not take the bytes in time is dropped. Default 10 s.
+	// WriteTimeout is how long a write to the socket may make no
+	// progress: a peer that takes no bytes for that long (up to twice
+	// that when it stopped in the middle of a write) is dropped. It does
+	// not bound a whole batch: the writer takes at most 256 KiB of
+	// queued messages at a time and writes them in pieces of at most
+	// 256 KiB, each bit of progress moving the deadline, so a slow but
+	// steady reader keeps its connection and loses only droppable
+	// messages (QueueBytes). Default 10 s.
 	WriteTimeout time.Duration
 	// CloseTimeout is how long the close handshake may take before the
 	// TCP connection is closed anyway. Default 5 s.
 	CloseTimeout time.Duration
-	// QueueMessages and QueueBytes bound the outbound queue. A Send that
-	// would pass either limit first evicts the oldest droppable messages
-	// (SendDroppable), counted in Metrics.Dropped; when that is not enough
-	// the slow-consumer rule closes the connection with 1013 and counts
-	// it. Defaults 1024 messages and 8 MiB.
+	// QueueMessages and QueueBytes bound the outbound queue: the messages
+	// waiting for the writer, not those it is writing. They bound the
+	// backlog, not the size of one message: a message always fits an
+	// empty queue, however large (MaxMessageBytes bounds what a peer can
+	// make the server echo), and is refused only when the queue already
+	// holds QueueMessages messages, or holds something and the message
+	// would take it past QueueBytes. A Send that does not fit first
+	// evicts the oldest droppable messages (SendDroppable), counted in
+	// Metrics.Dropped; when that is not enough the slow-consumer rule
+	// closes the connection with 1013 and counts it. The same rule holds
+	// for replies and publications alike. Defaults 1024 messages and
+	// 8 MiB.
 	QueueMessages int
 	QueueBytes    int
 	// BatchDelay is how long droppable messages (channel publications,

@@ -68,6 +68,7 @@ type Conn struct {
 	writevFn    func(fd uintptr) bool
 	wv          writevState
 	pendBase    net.Buffers // the taken batch's slice, for reuse
+	piece       net.Buffers // the blocking writer's bounded writev, for reuse
 	pending     net.Buffers // what of it is still to be written
 	pendPool    []*[]byte   // the batch's pooled frames, recycled once written
 	pendMsgs    int         // messages in the batch
@@ -81,7 +82,8 @@ type Conn struct {
 
 	abortOnce     sync.Once
 	failing       atomic.Bool  // we failed the connection: ignore further data
-	closeDeadline atomic.Int64 // unix nanos by which the close handshake must end; 0 = none
+	deadlineMu    sync.Mutex   // makes each read-deadline decision with the SetReadDeadline it leads to
+	closeDeadline atomic.Int64 // unix nanos by which the close handshake must end; 0 = none; set under deadlineMu
 	closeRecv     atomic.Bool  // the peer's close frame arrived
 	closeSent     atomic.Bool  // our close frame was written
 
@@ -238,12 +240,18 @@ func (c *Conn) closeWritten() {
 }
 
 // startCloseTimer bounds the rest of the connection's life by CloseTimeout
-// through the read deadline; the first call wins.
+// through the read deadline; the first call wins. It decides and sets the
+// deadline under deadlineMu, so that the reader's extendDeadline cannot
+// replace the close deadline with a later one.
 func (c *Conn) startCloseTimer() {
-	d := time.Now().Add(c.cfg.CloseTimeout)
-	if c.closeDeadline.CompareAndSwap(0, d.UnixNano()) {
-		_ = c.nc.SetReadDeadline(d)
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	if c.closeDeadline.Load() != 0 {
+		return
 	}
+	d := time.Now().Add(c.cfg.CloseTimeout)
+	c.closeDeadline.Store(d.UnixNano())
+	_ = c.nc.SetReadDeadline(d)
 }
 
 // abort closes the TCP connection; it is safe to call more than once.

@@ -16,16 +16,22 @@
 // of connections wakes no goroutine per recipient and each connection's
 // publications pile up into one writev while the flusher is busy. A socket
 // that would block gets a goroutine of its own that writes with a
-// deadline until the queue is empty. Send never blocks; a queue over its
-// limits first evicts the oldest droppable messages (SendDroppable:
-// channel publications a client can recover by offset) and otherwise
-// closes the connection with 1013 (the slow-consumer rule), counting
-// either in Metrics. A PreparedMessage is encoded once, and compressed at
-// most once, for any number of connections; a fan-out allocates nothing
-// per recipient. An idle connection holds its reader's stack and no
-// buffer: read buffers come from a pool while bytes are unread, and
-// frames SendMessage encodes (and, with Config.ReuseMessageBuffer,
-// message buffers) are pooled too.
+// deadline until the queue is empty, taking at most 256 KiB of messages
+// at a time and moving the deadline whenever the peer makes progress, so
+// that what it has not taken stays droppable. Send never blocks; a
+// message that does not fit the queue (its limits bound the backlog: one
+// message always fits an empty queue) first evicts the oldest droppable
+// messages (SendDroppable: channel publications a client can recover by
+// offset) and otherwise closes the connection with 1013 (the
+// slow-consumer rule), counting either in Metrics. A PreparedMessage is
+// encoded once, and compressed at most once, for any number of
+// connections; a fan-out allocates nothing per recipient. An idle
+// connection holds its reader's stack and no buffer: read buffers come
+// from a pool while bytes are unread, and frames SendMessage encodes (and,
+// with Config.ReuseMessageBuffer, message buffers) are pooled too. A
+// message being read holds memory for the bytes that arrived, not for
+// the length its frame headers announce: its buffer grows as they come,
+// geometrically, so many small fragments cost linear time.
 //
 // Start with Accept (server side, after the front door has read the request
 // head) or Dial (client side), then Conn.Run with a Handler.

@@ -28,7 +28,9 @@ import (
 // The owner writes without blocking until the queue is empty, then gives
 // the write side back. A socket that would block (a slow reader, a full
 // send buffer) gets a goroutine that writes with a deadline, so nobody else
-// ever waits for it; it ends when the queue is empty.
+// ever waits for it; it ends when the queue is empty. It takes and writes
+// at most maxWriteBytes at a time, and its deadline bounds a stall, not a
+// batch (see blockingWriter).
 
 // kickMode says how an owner that took the write side gets the queue written.
 type kickMode int
@@ -149,8 +151,7 @@ func (c *Conn) batchWritten() {
 // writeFailed ends the connection after a failed write. The write side
 // stays taken: nothing more is written.
 func (c *Conn) writeFailed(err error) {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		c.cfg.Metrics.WriteTimeouts.Add(1)
 		c.cfg.Logger.Warn("websocket: write timeout, dropping peer", "remote", c.RemoteAddr())
 	}
@@ -191,36 +192,40 @@ func (c *Conn) startBlockingWriter() {
 	go c.blockingWriter()
 }
 
-// blockingWriter writes the queue with a deadline until it is empty.
+// blockingWriter writes the queue with a deadline until it is empty. It
+// takes at most maxWriteBytes of messages at a time, so that what it has
+// not taken stays droppable, and gives each write call at most
+// maxWriteBytes. WriteTimeout bounds a stall, not a batch: every write
+// that makes progress moves the deadline, and a peer is dropped only when
+// it takes no bytes for about WriteTimeout.
 func (c *Conn) blockingWriter() {
 	defer c.writers.Done()
 	for {
 		if len(c.pending) == 0 && !c.takePending() {
 			return
 		}
-		// Moving the deadline costs a timer update; moving it when an
-		// eighth of WriteTimeout has passed keeps every write bounded by
-		// at most WriteTimeout and at least seven eighths of it.
-		if now := time.Now(); now.Sub(c.deadlineSet) > c.cfg.WriteTimeout/8 {
-			_ = c.nc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
-			c.deadlineSet = now
-		}
-		var err error
-		var written int64
-		if len(c.pending) == 1 {
-			// One frame: write(2) is cheaper than a one-element writev.
-			var w int
-			w, err = c.nc.Write(c.pending[0])
-			written = int64(w)
-			c.pending = consume(c.pending, written)
-		} else {
-			written, err = c.pending.WriteTo(c.nc) // consumes c.pending
-		}
-		c.cfg.Metrics.Writes.add(c.cell, 1)
-		c.cfg.Metrics.BytesOut.add(c.cell, written)
-		if err != nil {
-			c.writeFailed(err)
-			return
+		for len(c.pending) > 0 {
+			// Moving the deadline costs a timer update; moving it when an
+			// eighth of WriteTimeout has passed gives every write at
+			// least seven eighths of WriteTimeout, at most all of it.
+			if now := time.Now(); now.Sub(c.deadlineSet) > c.cfg.WriteTimeout/8 {
+				_ = c.nc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
+				c.deadlineSet = now
+			}
+			written, err := c.writePiece()
+			c.cfg.Metrics.Writes.add(c.cell, 1)
+			c.cfg.Metrics.BytesOut.add(c.cell, written)
+			if err != nil && written > 0 && c.raw != nil && isTimeout(err) {
+				// The peer took bytes before the deadline passed: that
+				// is progress, and the socket is still usable (a
+				// socket's deadline, unlike TLS's, spoils nothing).
+				c.deadlineSet = time.Time{}
+				continue
+			}
+			if err != nil {
+				c.writeFailed(err)
+				return
+			}
 		}
 		if c.raw != nil {
 			// No deadline may outlive the write: a passed one would
@@ -231,6 +236,39 @@ func (c *Conn) blockingWriter() {
 		}
 		c.batchWritten()
 	}
+}
+
+// writePiece makes one blocking write of at most maxWriteBytes from the
+// front of c.pending and consumes what it wrote.
+func (c *Conn) writePiece() (int64, error) {
+	if len(c.pending) == 1 || len(c.pending[0]) >= maxWriteBytes {
+		// One frame, or a large one first: write(2) is cheaper than a
+		// writev.
+		b := c.pending[0]
+		n, err := c.nc.Write(b[:min(len(b), maxWriteBytes)])
+		c.pending = consume(c.pending, int64(n))
+		return int64(n), err
+	}
+	piece, size := c.piece[:0], 0
+	for _, b := range c.pending {
+		if size == maxWriteBytes {
+			break
+		}
+		b = b[:min(len(b), maxWriteBytes-size)]
+		piece = append(piece, b)
+		size += len(b)
+	}
+	c.piece = piece
+	n, err := piece.WriteTo(c.nc) // consumes piece, not c.pending
+	clear(c.piece)                // the frames must not stay reachable from it
+	c.pending = consume(c.pending, n)
+	return n, err
+}
+
+// isTimeout reports whether err is a passed deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // keepalive queues a ping and arms the next one.

@@ -149,12 +149,21 @@ type outItem struct {
 	droppable bool
 }
 
-// take moves everything queued into *bufs (emptied first), control frames
-// first, and the pooled frames among them into *pooled. It returns the
-// number of data items taken and whether a close frame has been queued,
-// which then is in this batch or an earlier one. When nothing is queued it
-// clears busy (the write side) before it unlocks and reports false; the
-// slices are stored before that, for the next owner.
+// maxWriteBytes bounds the data messages the writer takes from the queue
+// at once (a single larger message is taken alone) and each blocking write
+// call. Publications not yet taken stay droppable, and a write that makes
+// progress moves its deadline, so a subscriber on a slow link loses
+// publications rather than its connection.
+const maxWriteBytes = 256 << 10
+
+// take moves what is queued into *bufs (emptied first): every control
+// frame, then data items, oldest first, up to maxWriteBytes of them (at
+// least one); the pooled frames among them go into *pooled. It returns the
+// number of data items taken and whether the close frame is in this batch
+// or an earlier one (a close was queued and nothing is left after it).
+// When nothing is queued it clears busy (the write side) before it unlocks
+// and reports false; the slices are stored before that, for the next
+// owner.
 func (q *outQueue) take(bufs *net.Buffers, pooled *[]*[]byte, busy *atomic.Bool) (int, bool, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -164,17 +173,29 @@ func (q *outQueue) take(bufs *net.Buffers, pooled *[]*[]byte, busy *atomic.Bool)
 		return 0, q.closing, false
 	}
 	*bufs = append(*bufs, q.ctrl...)
+	clear(q.ctrl)
+	q.ctrl = q.ctrl[:0]
+	n, size, droppable := 0, 0, 0
 	for _, it := range q.data {
+		if n > 0 && size+len(it.frame) > maxWriteBytes {
+			break
+		}
 		*bufs = append(*bufs, it.frame)
 		if it.pooled != nil {
 			*pooled = append(*pooled, it.pooled)
 		}
+		if it.droppable {
+			droppable++
+		}
+		size += len(it.frame)
+		n++
 	}
-	n := len(q.data)
-	clear(q.ctrl)
-	clear(q.data)
-	q.ctrl, q.data, q.bytes, q.droppable = q.ctrl[:0], q.data[:0], 0, 0
-	return n, q.closing, true
+	left := copy(q.data, q.data[n:])
+	clear(q.data[left:])
+	q.data = q.data[:left]
+	q.bytes -= size
+	q.droppable -= droppable
+	return n, q.closing && left == 0, true
 }
 
 // recycle returns pooled frames that will not be written (any more) to the
@@ -250,15 +271,12 @@ func (c *Conn) enqueue(it outItem) error {
 		putPooled(it.pooled, frame)
 		return ErrClosed
 	}
-	over := func() bool {
-		return len(q.data) >= c.cfg.QueueMessages || q.bytes+len(frame) > c.cfg.QueueBytes
-	}
-	if over() && q.droppable > 0 {
+	if q.full(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)) && q.droppable > 0 {
 		if dropped := q.evict(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)); dropped > 0 {
 			c.cfg.Metrics.Dropped.Add(int64(dropped))
 		}
 	}
-	if over() {
+	if q.full(c.cfg.QueueMessages, c.cfg.QueueBytes, len(frame)) {
 		queued := len(q.data)
 		q.mu.Unlock()
 		putPooled(it.pooled, frame)
@@ -291,14 +309,28 @@ func (c *Conn) enqueue(it outItem) error {
 	return nil
 }
 
-// evict removes droppable items, oldest first, until the queue plus an
-// incoming frame of size incoming fits its limits (or none is left), and
-// returns how many it removed. q.mu is held.
+// full reports whether a message of size bytes does not fit the queue. The
+// limits bound the backlog, not the size of one message: a message always
+// fits an empty queue, and is refused only when the queue already holds
+// maxMessages, or holds something and the message would take it past
+// maxBytes. q.mu is held.
+func (q *outQueue) full(maxMessages, maxBytes, size int) bool {
+	return overLimits(len(q.data), q.bytes, size, maxMessages, maxBytes)
+}
+
+// overLimits is the rule of full for a queue of n messages and size bytes.
+func overLimits(n, size, incoming, maxMessages, maxBytes int) bool {
+	return n >= maxMessages || (n > 0 && size+incoming > maxBytes)
+}
+
+// evict removes droppable items, oldest first, until an incoming frame of
+// size incoming fits the queue (see full) or none is left, and returns how
+// many it removed. q.mu is held.
 func (q *outQueue) evict(maxMessages, maxBytes, incoming int) int {
 	n, size, dropped := len(q.data), q.bytes, 0
 	kept := q.data[:0]
 	for _, it := range q.data {
-		if it.droppable && (n >= maxMessages || size+incoming > maxBytes) {
+		if it.droppable && overLimits(n, size, incoming, maxMessages, maxBytes) {
 			n--
 			size -= len(it.frame)
 			dropped++

@@ -32,6 +32,9 @@ type tcase struct {
 	// checkResp checks the handshake reply further.
 	checkResp func(*http.Response) error
 	steps     []step
+	// serial runs the case alone rather than in parallel with the rest
+	// of its table: a case that holds tens of MB at once.
+	serial bool
 }
 
 // group is one part of the suite, named like the Autobahn TestSuite's.
@@ -51,6 +54,7 @@ func groups() []group {
 		{"6 utf-8", utf8Cases},
 		{"7 close handling", closeCases},
 		{"8 limits", limitCases},
+		{"9.1/9.2 large messages", largeCases},
 		{"9 handshake", handshakeCases},
 		{"12/13 compression", compressionCases},
 	}
@@ -144,6 +148,7 @@ const (
 	srvNoDeflate                   // Deflate.Disabled
 	srvTakeover                    // Deflate.ContextTakeover
 	srvOrigins                     // AllowedOrigins set
+	srvLarge                       // MaxMessageBytes largeLimit, the default queue limit
 )
 
 // smallLimit is srvSmall's MaxMessageBytes.
@@ -165,6 +170,8 @@ func (k serverKind) config() server.Config {
 		cfg.Deflate = websocket.DeflateConfig{ContextTakeover: true}
 	case srvOrigins:
 		cfg.AllowedOrigins = []string{allowedOrigin, "*.trusted.example"}
+	case srvLarge:
+		cfg.MaxMessageBytes = largeLimit
 	}
 	return cfg
 }
@@ -181,7 +188,9 @@ func runCases(t *testing.T, cases []tcase) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+			if !tc.serial {
+				t.Parallel()
+			}
 			runCase(t, addrs[tc.server], tc)
 		})
 	}

@@ -131,6 +131,7 @@ func newPMDState(p pmdParams, clientTakeover bool) *pmdState {
 // writer, so each message may refer to the ones before.
 type deflater struct {
 	takeover bool
+	fast     bool // flate.BestSpeed rather than flate.BestCompression
 	buf      bytes.Buffer
 	fw       *flate.Writer
 }
@@ -141,7 +142,11 @@ func (d *deflater) compress(p []byte) []byte {
 	d.buf.Reset()
 	switch {
 	case d.fw == nil:
-		d.fw, _ = flate.NewWriter(&d.buf, flate.BestCompression) // the level is valid: no error
+		level := flate.BestCompression
+		if d.fast {
+			level = flate.BestSpeed
+		}
+		d.fw, _ = flate.NewWriter(&d.buf, level) // the level is valid: no error
 	case !d.takeover:
 		d.fw.Reset(&d.buf)
 	}

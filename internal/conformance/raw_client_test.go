@@ -187,15 +187,24 @@ func hasToken(h http.Header, name, token string) bool {
 }
 
 func (c *rawConn) writeQuiet(b []byte) error {
-	_ = c.nc.SetWriteDeadline(time.Now().Add(ioTimeout))
+	return c.writeQuietWithin(b, ioTimeout)
+}
+
+func (c *rawConn) writeQuietWithin(b []byte, timeout time.Duration) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
 	_, err := c.nc.Write(b)
 	return err
 }
 
 // write sends b in one Write call.
 func (c *rawConn) write(b []byte) error {
+	return c.writeWithin(b, ioTimeout)
+}
+
+// writeWithin sends b in one Write call that may take up to timeout.
+func (c *rawConn) writeWithin(b []byte, timeout time.Duration) error {
 	c.tr.add("→ %d bytes: %s", len(b), hexShort(b))
-	if err := c.writeQuiet(b); err != nil {
+	if err := c.writeQuietWithin(b, timeout); err != nil {
 		c.tr.add("   write failed: %v", err)
 		return err
 	}

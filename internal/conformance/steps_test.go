@@ -89,9 +89,14 @@ func expectBinary(b []byte) step { return expectMessage(opBinary, b) }
 func expectCompressed(op byte, payload []byte) step { return expectMsg(op, payload, true) }
 
 func expectMsg(op byte, payload []byte, compressed bool) step {
+	return expectMsgWithin(op, payload, compressed, ioTimeout)
+}
+
+// expectMsgWithin is expectMsg waiting up to timeout for the whole message.
+func expectMsgWithin(op byte, payload []byte, compressed bool, timeout time.Duration) step {
 	what := fmt.Sprintf("expect message op=0x%x of %d bytes", op, len(payload))
 	return step{what, func(c *rawConn) error {
-		ev, err := c.next(ioTimeout)
+		ev, err := c.next(timeout)
 		if err != nil {
 			return err
 		}

@@ -41,13 +41,17 @@ type Config struct {
 	// after a ping (default 10 s).
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	// WriteTimeout bounds every socket write. Default 10 s.
+	// WriteTimeout is how long a WebSocket write may make no progress
+	// (websocket.Config.WriteTimeout) and bounds each peerconnection
+	// response. Default 10 s.
 	WriteTimeout time.Duration
 	// HeadReadTimeout bounds reading a request head. Default 10 s.
 	HeadReadTimeout time.Duration
 	// QueueMessages and QueueBytes bound each connection's outbound queue
-	// (defaults 1024 messages, 8 MiB); past them the connection is closed
-	// with 1013 as a slow consumer.
+	// (defaults 1024 messages, 8 MiB): the backlog, not one message, which
+	// always fits an empty queue. Past them the oldest queued channel
+	// publications are dropped, and when that is not enough the connection
+	// is closed with 1013 as a slow consumer (websocket.Config.QueueBytes).
 	QueueMessages int
 	QueueBytes    int
 	// BatchDelay lets channel publications gather this long on a
