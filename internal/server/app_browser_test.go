@@ -179,7 +179,7 @@ func TestAppBrowser(t *testing.T) {
 		alice.clear("routed-to")
 		alice.do(chromedp.SendKeys(chromedp.ID("routed-to"), "nobody"), chromedp.SendKeys(chromedp.ID("routed-input"), "anyone?\n"))
 		alice.waitFor("the 404 error", `document.getElementById('routed-error').textContent.includes('404')`)
-		if got := alice.text("#routed-error"); got != `Cannot send to nobody: 404: no client named "nobody" is online` {
+		if got := alice.text("#routed-error"); got != `Cannot send to nobody: 404 no client named "nobody" is online` {
 			t.Errorf("routed error %q", got)
 		}
 	})

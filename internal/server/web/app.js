@@ -27,7 +27,7 @@ const parseInput = (text) => {
   return text;
 };
 
-const errorText = (err) => (err.code ? `${err.code}: ${err.message}` : err.message);
+const errorText = (err) => (err.code ? `${err.code} ${err.message}` : err.message);
 
 // ---- errors: every error is shown in an element of class "error" (one
 // red style) and remembers its cause, so that it goes away when the cause
@@ -144,7 +144,7 @@ client.addEventListener('state', (e) => {
 // The server's error notifications: a refused frame, or the reason of a
 // close with 4000 that follows.
 client.addEventListener('error', (e) => {
-  showError('login-error', `Server: ${e.detail.errorCode}: ${e.detail.errorReason}`);
+  showError('login-error', `Server: ${e.detail.errorCode} ${e.detail.errorReason}`);
 });
 
 $('login-form').addEventListener('submit', async (e) => {

@@ -467,7 +467,7 @@ export function setupVideoRoom(client, $, errors) {
     try {
       await vr.join(room);
     } catch (err) {
-      errors.showError('video-error', `Cannot join ${room}: ${err.code ? `${err.code}: ` : ''}${err.message}`, err.code ? '' : 'offline');
+      errors.showError('video-error', `Cannot join ${room}: ${err.code ? `${err.code} ` : ''}${err.message}`, err.code ? '' : 'offline');
     }
   });
   $('video-leave').addEventListener('click', () => vr.leave());
