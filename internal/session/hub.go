@@ -13,10 +13,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/internal/broker"
+	"github.com/switchboard/switchboard/internal/names"
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -213,25 +212,15 @@ func (h *Hub) openURL(c *Client, query url.Values) {
 	c.notify("joined", jr)
 }
 
-// validName checks a login name: 1 to 64 printable characters.
-func validName(name string) error { return validPrintable("name", name, MaxNameLength) }
+// validName checks a login name: 1 to 64 characters under the naming
+// rule of package names.
+func validName(name string) error { return validNamed("name", name, MaxNameLength) }
 
-// validPrintable checks that s, a what, is 1 to max printable characters
-// of UTF-8, and says what is wrong in a 400 otherwise.
-func validPrintable(what, s string, max int) error {
-	if s == "" {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s must not be empty", what)
-	}
-	if !utf8.ValidString(s) {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s must be UTF-8", what)
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s has %d characters, at most %d allowed", what, n, max)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return protoo.Errorf(protoo.CodeBadRequest, "%s has the unprintable character %U", what, r)
-		}
+// validNamed checks s, a what, under the naming rule of package names
+// (at most max characters), and says what is wrong in a 400 otherwise.
+func validNamed(what, s string, max int) error {
+	if err := names.Check(s, max); err != nil {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s %s", what, err)
 	}
 	return nil
 }

@@ -97,10 +97,10 @@ func checkChannel(method string, ch *string) error {
 	if ch == nil {
 		return protoo.Errorf(protoo.CodeBadRequest, "%s: missing channel", method)
 	}
-	if !broker.ValidChannel(*ch) {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s: invalid channel name (1-%d printable bytes)", method, broker.MaxChannelName)
+	if n := len(*ch); n > broker.MaxChannelName {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: channel name has %d bytes, at most %d allowed", method, n, broker.MaxChannelName)
 	}
-	return nil
+	return validNamed(method+": channel name", *ch, broker.MaxChannelName)
 }
 
 func subscribe(call *Call, req *subscribeRequest) (any, error) {

@@ -68,8 +68,9 @@ func newRooms(maxMembers, maxPerSess int) *rooms {
 	return &rooms{maxMembers: maxMembers, maxPerSess: maxPerSess, byName: make(map[string]*room), bySess: make(map[*Session][]string)}
 }
 
-// validRoom checks a room name: 1 to 128 printable characters.
-func validRoom(name string) error { return validPrintable("room name", name, MaxRoomName) }
+// validRoom checks a room name: 1 to 128 characters under the naming
+// rule of package names.
+func validRoom(name string) error { return validNamed("room name", name, MaxRoomName) }
 
 // join adds s to the room called name with info, creating the room, and
 // returns the other members. Joining a room s is already in replaces its
