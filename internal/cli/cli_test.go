@@ -73,6 +73,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--queue-messages", "0"}, 1, "Error: --queue-messages and --queue-bytes must be at least 1"},
 		{[]string{"serve", "--ping-timeout", "0s"}, 1, "Error: --ping-interval must not be negative"},
 		{[]string{"serve", "--room-max-members", "0"}, 1, "Error: --room-max-members and --room-max-per-session must be at least 1"},
+		{[]string{"serve", "--max-detached", "-1"}, 1, "Error: --max-detached and --max-detached-per-ip must not be negative"},
 		{[]string{"serve", "--ice-server", "stun.example.com"}, 1, `Error: --ice-server "stun.example.com": want a stun:, stuns:, turn: or turns: URL`},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,8 @@ type serveFlags struct {
 	streamInterval  time.Duration
 	roomMembers     int
 	roomsPerSession int
+	maxDetached     int
+	detachedPerIP   int
 	iceServers      stringList
 }
 
@@ -71,6 +73,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
 	fs.IntVar(&f.roomMembers, "room-max-members", 32, "most members of one signaling room (`n`); a join past it is error 429")
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "most rooms one session may be in (`n`); a join past it is error 429")
+	fs.IntVar(&f.maxDetached, "max-detached", 4096, "most sessions in their resume grace period (`n`), whose connection dropped; past it the oldest of them ends at once, as if its grace period had passed; 0 means no cap")
+	fs.IntVar(&f.detachedPerIP, "max-detached-per-ip", 64, "most sessions in their resume grace period (`n`) whose connections came from one address (an IPv4 address or an IPv6 /64); past it the oldest of that address ends at once; 0 means no cap")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
 	fs.BoolVar(&f.allowQuit, "allow-quit", false, "enable the peerconnection protocol's /quit (from loopback clients only): it answers parked /wait requests with \"Server shutting down\" and the server exits 0; off, /quit is answered like any unknown path")
@@ -104,6 +108,15 @@ func orNegative(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// noCap maps a flag's 0 ("no cap") to the server's negative: the
+// server's zero means "default".
+func noCap(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -157,6 +170,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--resume-grace and --stream-interval must not be negative")
 	case f.roomMembers < 1 || f.roomsPerSession < 1:
 		return errors.New("--room-max-members and --room-max-per-session must be at least 1")
+	case f.maxDetached < 0 || f.detachedPerIP < 0:
+		return errors.New("--max-detached and --max-detached-per-ip must not be negative")
 	}
 	for _, u := range f.iceServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
@@ -197,6 +212,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		StreamInterval:     orNegative(f.streamInterval),
 		MaxRoomMembers:     f.roomMembers,
 		MaxRoomsPerSession: f.roomsPerSession,
+		MaxDetached:        noCap(f.maxDetached),
+		MaxDetachedPerIP:   noCap(f.detachedPerIP),
 		ICEServers:         f.iceServers,
 	}
 	cfg.Deflate.Disabled = !f.compression

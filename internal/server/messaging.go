@@ -34,6 +34,12 @@ type MessagingConfig struct {
 	// past either is error 429.
 	MaxRoomMembers     int
 	MaxRoomsPerSession int
+	// MaxDetached caps the sessions in their resume grace period (default
+	// 4096) and MaxDetachedPerIP those of one client address (an IPv4
+	// address or an IPv6 /64, default 64); a detach past either ends the
+	// oldest such session early. Negative: no cap.
+	MaxDetached      int
+	MaxDetachedPerIP int
 	// ICEServers are the STUN/TURN URLs (stun:host:port, turn:...) the
 	// web app's video room hands to RTCPeerConnection, served at
 	// /config.json. Default none: enough on a LAN or loopback.
@@ -66,6 +72,8 @@ func newMessaging(s *Server) *messaging {
 			ResumeGrace:        cfg.ResumeGrace,
 			MaxRoomMembers:     cfg.MaxRoomMembers,
 			MaxRoomsPerSession: cfg.MaxRoomsPerSession,
+			MaxDetached:        cfg.MaxDetached,
+			MaxDetachedPerIP:   cfg.MaxDetachedPerIP,
 			Broker:             b,
 			Logger:             s.log,
 		}),

@@ -27,7 +27,7 @@ func (nopTransport) Subprotocol() string                            { return "pr
 func benchClient(b *testing.B, h *Hub, name string) *Client {
 	b.Helper()
 	c := h.Open(nopTransport{}, url.Values{})
-	if _, err := h.login(c, name, "", false); err != nil {
+	if _, err := h.login(c, name, "", false, nil); err != nil {
 		b.Fatal(err)
 	}
 	return c

@@ -35,7 +35,7 @@ func (r *loginRequest) validate() error {
 }
 
 func login(call *Call, req *loginRequest) (any, error) {
-	return call.Client.hub.login(call.Client, *req.Name, req.Resume, false)
+	return call.Client.hub.login(call.Client, *req.Name, req.Resume, false, nil)
 }
 
 func echo(_ *Call, req *json.RawMessage) (any, error) { return *req, nil }
@@ -71,9 +71,13 @@ func send(call *Call, req *sendRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	frame := websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, "message", data))
-	if !to.sendDirect(frame) {
+	b := protoo.AppendNotification(nil, "message", data)
+	switch to.sendFrom(websocket.NewPreparedMessage(websocket.OpText, b), len(b)) {
+	case errOffline:
 		return nil, protoo.Errorf(protoo.CodeNotFound, "%q is offline", *req.To)
+	case errBusy:
+		h.stats.Busy.Add(1)
+		return nil, protoo.Errorf(protoo.CodeTooMany, "%q is not keeping up: its queue is half full, try again later", *req.To)
 	}
 	return struct{}{}, nil
 }
