@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/switchboard/switchboard/internal/broker"
+	"github.com/switchboard/switchboard/internal/names"
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -104,7 +105,10 @@ func checkChannel(method string, ch *string) error {
 	if n := len(*ch); n > broker.MaxChannelName {
 		return protoo.Errorf(protoo.CodeBadRequest, "%s: channel name has %d bytes, at most %d allowed", method, n, broker.MaxChannelName)
 	}
-	return validNamed(method+": channel name", *ch, broker.MaxChannelName)
+	if err := names.Check(*ch, broker.MaxChannelName); err != nil {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: channel name %s", method, err)
+	}
+	return nil
 }
 
 func subscribe(call *Call, req *subscribeRequest) (any, error) {
