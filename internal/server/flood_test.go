@@ -50,6 +50,9 @@ func TestMessagingSendFloodRefused(t *testing.T) {
 	if refusal == nil || refusal.ErrorCode != protoo.CodeTooMany || !strings.Contains(refusal.ErrorReason, "not keeping up") {
 		t.Fatalf("after %d sends: %+v, want error 429 \"... not keeping up ...\" before the receiver is closed", accepted, refusal)
 	}
+	if st := ts.Stats(); st.BusyRefused != 1 || st.Refusals == 0 {
+		t.Fatalf("stats: %d sends refused busy, %d refusals; want 1 and some", st.BusyRefused, st.Refusals)
+	}
 	if m := ts.Metrics(); m.SlowConsumers.Load() != 0 {
 		t.Fatalf("the receiver was closed as a slow consumer after %d sends", accepted)
 	}

@@ -302,6 +302,15 @@ type Stats struct {
 	Requests      int64          `json:"requests"`
 	Rooms         int            `json:"rooms"`
 	Stream        *StreamFigures `json:"stream,omitempty"` // the latest stream publication
+
+	// Sessions in their resume grace period, those ended early by
+	// MessagingConfig.MaxDetached or MaxDetachedPerIP, sends and signals
+	// refused with 429 (the recipient's queue was half full), and
+	// refusals logged or suppressed.
+	Detached        int   `json:"sessions_detached"`
+	DetachedEvicted int64 `json:"sessions_evicted"`
+	BusyRefused     int64 `json:"sends_refused_busy"`
+	Refusals        int64 `json:"refusals"`
 }
 
 // Stats returns the current counters.
@@ -318,6 +327,10 @@ func (s *Server) Stats() Stats {
 		Delivered:        bs.Delivered,
 		Requests:         s.msg.hub.Counters().Requests.Load(),
 		Rooms:            len(s.msg.hub.Rooms()),
+		Detached:         s.msg.hub.Detached(),
+		DetachedEvicted:  s.msg.hub.Counters().Evicted.Load(),
+		BusyRefused:      s.msg.hub.Counters().Busy.Load(),
+		Refusals:         s.msg.hub.Counters().Refused.Load(),
 		Stream:           s.msg.figures.Load(),
 		UptimeSeconds:    time.Since(s.started).Seconds(),
 		Open:             m.Open.Load(),
