@@ -40,6 +40,9 @@ type MessagingConfig struct {
 	// oldest such session early. Negative: no cap.
 	MaxDetached      int
 	MaxDetachedPerIP int
+	// MaxRoomInfoBytes caps the room info one session holds over all its
+	// rooms; a join past it is error 413. Default 64 KiB.
+	MaxRoomInfoBytes int
 	// ICEServers are the STUN/TURN URLs (stun:host:port, turn:...) the
 	// web app's video room hands to RTCPeerConnection, served at
 	// /config.json. Default none: enough on a LAN or loopback.
@@ -74,6 +77,7 @@ func newMessaging(s *Server) *messaging {
 			MaxRoomsPerSession: cfg.MaxRoomsPerSession,
 			MaxDetached:        cfg.MaxDetached,
 			MaxDetachedPerIP:   cfg.MaxDetachedPerIP,
+			MaxRoomInfoBytes:   cfg.MaxRoomInfoBytes,
 			Broker:             b,
 			Logger:             s.log,
 		}),
