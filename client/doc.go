@@ -25,8 +25,10 @@
 // A URL that logs in by itself (/?peerId=NAME, as protoo-client apps use)
 // needs no Login: the client takes the name and resume token from the
 // server's "login" notification. With &roomId=R as well it joins R at once
-// (OnJoined gets the roster), and a connection with a peerId already online
-// takes that session over: the older connection is closed with 4000.
+// (OnJoined gets the roster), and a connection with the peerId of a
+// session that such a URL created takes that session over: the older
+// connection is closed with 4000. The name of a session created by Login
+// is refused (409) unless the URL carries its resume token.
 //
 // When the connection drops, the client reconnects by itself with
 // exponential backoff (WithReconnect), logs in again with the resume token

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/switchboard/switchboard/internal/names"
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -115,18 +116,11 @@ type Broker interface {
 	Stats() Stats
 }
 
-// ValidChannel reports whether name may name a channel: 1 to
-// MaxChannelName bytes of printable characters.
+// ValidChannel reports whether name may name a channel: at most
+// MaxChannelName bytes, under the naming rule of package names (the one
+// for login and room names too).
 func ValidChannel(name string) bool {
-	if name == "" || len(name) > MaxChannelName {
-		return false
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
+	return len(name) <= MaxChannelName && names.Check(name, MaxChannelName) == nil
 }
 
 // encodePublication encodes the wire object of a publication.

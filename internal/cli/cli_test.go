@@ -76,6 +76,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"serve", "--ping-timeout", "0s"}, 1, "Error: --ping-interval must not be negative"},
 		{[]string{"serve", "--room-max-members", "0"}, 1, "Error: --room-max-members and --room-max-per-session must be at least 1"},
 		{[]string{"serve", "--history-bytes", "-1"}, 1, "Error: --history-bytes, --history-max-age and --channels-per-session must not be negative"},
+		{[]string{"serve", "--max-detached", "-1"}, 1, "Error: --max-detached and --max-detached-per-ip must not be negative"},
 		{[]string{"serve", "--ice-server", "stun.example.com"}, 1, `Error: --ice-server "stun.example.com": want a stun:, stuns:, turn: or turns: URL`},
 	}
 	for _, tt := range tests {

@@ -47,6 +47,8 @@ type serveFlags struct {
 	streamInterval  time.Duration
 	roomMembers     int
 	roomsPerSession int
+	maxDetached     int
+	detachedPerIP   int
 	iceServers      stringList
 	historyBytes    int64
 	historyMaxAge   time.Duration
@@ -76,11 +78,13 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.loginTimeout, "login-timeout", 30*time.Second, "how long a /ws connection may stay without logging in before it is closed with 4000")
 	fs.DurationVar(&f.resumeGrace, "resume-grace", 30*time.Second, "how long a session outlives an abnormally closed connection, for a reconnect with its resume token; 0 ends it at once")
 	fs.DurationVar(&f.streamInterval, "stream-interval", time.Second, "how often the server publishes its statistics on the stream channel; 0 disables")
-	fs.Int64Var(&f.historyBytes, "history-bytes", 256<<20, "most `bytes` of channel history kept for recovery, all channels together, counted decompressed; past it the oldest publications of any channel are dropped (a subscriber whose since is older gets recovered:false); 0 means no cap; the default is 256 MiB")
+	fs.Int64Var(&f.historyBytes, "history-bytes", 256<<20, "at most `bytes` of channel history kept for recovery, all channels together, counted decompressed; past it the oldest publications of any channel are dropped (a subscriber whose since is older gets recovered:false); 0 means no cap; the default is 256 MiB")
 	fs.DurationVar(&f.historyMaxAge, "history-max-age", time.Hour, "history max `age` of channels whose rule sets none (--channel max-age); a channel with no subscribers and no history left is removed; 0 keeps publications until the history size or --history-bytes pushes them out")
-	fs.IntVar(&f.channelsPerSess, "channels-per-session", 100, "most channels one session may have created (by publish or subscribe) that are still in use (`n`); one more is error 429; 0 means no cap")
+	fs.IntVar(&f.channelsPerSess, "channels-per-session", 100, "at most `n` channels one session may have created (by publish or subscribe) that are still in use; one more is error 429; 0 means no cap")
 	fs.IntVar(&f.roomMembers, "room-max-members", 32, "at most `n` members in one signaling room; a join past it is error 429")
 	fs.IntVar(&f.roomsPerSession, "room-max-per-session", 16, "at most `n` rooms per session; a join past it is error 429")
+	fs.IntVar(&f.maxDetached, "max-detached", 4096, "at most `n` sessions in their resume grace period (their connection dropped); past it the oldest of them ends at once, as if its grace period had passed; 0 means no cap")
+	fs.IntVar(&f.detachedPerIP, "max-detached-per-ip", 64, "at most `n` sessions in their resume grace period whose connections came from one address (an IPv4 address or an IPv6 /64); past it the oldest of that address ends at once; 0 means no cap")
 	fs.Var(&f.iceServers, "ice-server", "STUN or TURN `url` (stun:stun.example.com:3478) handed to the web app's video room at /config.json; repeatable; none is needed on a LAN or loopback")
 	fs.BoolVar(&f.debugVars, "debug-vars", false, "serve Go runtime statistics (expvar: memory, command line) at /debug/vars, as switchboard bench idle reads them")
 	fs.BoolVar(&f.randomPeerIDs, "peerconnection-random-ids", false, "give peerconnection members random ids in 1..2^31-1 instead of 1, 2, 3, ...; WebRTC's native client and test page accept both; random ids cannot be guessed without signing in, but they are not authentication: every sign-in reply lists every member's id")
@@ -131,8 +135,9 @@ func orNegative(d time.Duration) time.Duration {
 	return d
 }
 
-// zeroToNegative maps a cap flag's 0 ("no cap") to the server's negative.
-func zeroToNegative(n int64) int64 {
+// noCap maps a cap flag's 0 ("no cap") to the server's negative: the
+// server's zero means "default".
+func noCap[T int | int64](n T) T {
 	if n == 0 {
 		return -1
 	}
@@ -201,6 +206,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--room-max-members and --room-max-per-session must be at least 1")
 	case f.historyBytes < 0 || f.historyMaxAge < 0 || f.channelsPerSess < 0:
 		return errors.New("--history-bytes, --history-max-age and --channels-per-session must not be negative")
+	case f.maxDetached < 0 || f.detachedPerIP < 0:
+		return errors.New("--max-detached and --max-detached-per-ip must not be negative")
 	}
 	for _, u := range f.iceServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "stuns:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
@@ -243,10 +250,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		StreamInterval:     orNegative(f.streamInterval),
 		MaxRoomMembers:     f.roomMembers,
 		MaxRoomsPerSession: f.roomsPerSession,
+		MaxDetached:        noCap(f.maxDetached),
+		MaxDetachedPerIP:   noCap(f.detachedPerIP),
 		ICEServers:         f.iceServers,
-		HistoryBytes:       zeroToNegative(f.historyBytes),
+		HistoryBytes:       noCap(f.historyBytes),
 		HistoryMaxAge:      orNegative(f.historyMaxAge),
-		ChannelsPerSession: int(zeroToNegative(int64(f.channelsPerSess))),
+		ChannelsPerSession: noCap(f.channelsPerSess),
 	}
 	cfg.Deflate.Disabled = !f.compression
 	cfg.Deflate.ContextTakeover = f.contextTakeover

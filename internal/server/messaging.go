@@ -34,6 +34,15 @@ type MessagingConfig struct {
 	// past either is error 429.
 	MaxRoomMembers     int
 	MaxRoomsPerSession int
+	// MaxDetached caps the sessions in their resume grace period (default
+	// 4096) and MaxDetachedPerIP those of one client address (an IPv4
+	// address or an IPv6 /64, default 64); a detach past either ends the
+	// oldest such session early. Negative: no cap.
+	MaxDetached      int
+	MaxDetachedPerIP int
+	// MaxRoomInfoBytes caps the room info one session holds over all its
+	// rooms; a join past it is error 413. Default 64 KiB.
+	MaxRoomInfoBytes int
 	// ICEServers are the STUN/TURN URLs (stun:host:port, turn:...) the
 	// web app's video room hands to RTCPeerConnection, served at
 	// /config.json. Default none: enough on a LAN or loopback.
@@ -81,6 +90,9 @@ func newMessaging(s *Server) *messaging {
 			ResumeGrace:        cfg.ResumeGrace,
 			MaxRoomMembers:     cfg.MaxRoomMembers,
 			MaxRoomsPerSession: cfg.MaxRoomsPerSession,
+			MaxDetached:        cfg.MaxDetached,
+			MaxDetachedPerIP:   cfg.MaxDetachedPerIP,
+			MaxRoomInfoBytes:   cfg.MaxRoomInfoBytes,
 			Broker:             b,
 			Logger:             s.log,
 		}),

@@ -182,6 +182,32 @@ func TestProtooClientTakeoverNoZombieRoom(t *testing.T) {
 // TestProtooClientRoomLimits: a full room refuses a URL join for good (an
 // error notification, then 4000), and the rooms-per-session cap and bad
 // room names are error replies.
+// TestProtooClientHijackRefused: a protoo-client connecting with
+// ?roomId=any&peerId=VICTIM, where VICTIM logged in with login, gets error
+// 409 and close 4000 (no retry) and never the victim's token; the victim
+// stays connected.
+func TestProtooClientHijackRefused(t *testing.T) {
+	var res struct {
+		AttackerError struct {
+			ErrorCode   int
+			ErrorReason string
+		}
+		AttackerEvents, AttackerNotes, VictimEvents []string
+		AttackerSawToken                            bool
+		VictimEcho                                  struct{ Still string }
+	}
+	runRooms(t, server.Config{}, "hijack", &res)
+	if res.AttackerError.ErrorCode != 409 || !strings.Contains(res.AttackerError.ErrorReason, "taken") {
+		t.Errorf("attacker's error %+v, want 409 name taken", res.AttackerError)
+	}
+	if !slices.Equal(res.AttackerEvents, []string{"open", "close"}) || !slices.Equal(res.AttackerNotes, []string{"error"}) || res.AttackerSawToken {
+		t.Errorf("attacker: events %v, notifications %v, saw the token %v", res.AttackerEvents, res.AttackerNotes, res.AttackerSawToken)
+	}
+	if res.VictimEcho.Still != "here" || !slices.Equal(res.VictimEvents, []string{"open"}) {
+		t.Errorf("victim: echo %+v, events %v", res.VictimEcho, res.VictimEvents)
+	}
+}
+
 func TestProtooClientRoomLimits(t *testing.T) {
 	var res struct {
 		FullNote struct {

@@ -46,6 +46,13 @@ import (
 //   - channelsRemoved: idle channels (no subscribers, no history left)
 //     swept away.
 //   - rooms: rooms with at least one member now.
+//   - sessionsDetached: sessions in their resume grace period now (their
+//     connection dropped; counted in sessions too).
+//   - sessionsEvicted: detached sessions ended early by --max-detached or
+//     --max-detached-per-ip.
+//   - sendsRefusedBusy: sends and signals refused with 429 because the
+//     recipient's outbound queue was half full.
+//   - refusals: refusals logged (or suppressed by the log's rate limit).
 //   - stream: the latest publication on the stream channel (see
 //     [StreamFigures]); absent before the first one or when the stream is
 //     off.
@@ -83,6 +90,11 @@ type Stats struct {
 	Rooms         int            `json:"rooms"`
 	Stream        *StreamFigures `json:"stream,omitempty"`
 
+	Detached        int   `json:"sessionsDetached"`
+	DetachedEvicted int64 `json:"sessionsEvicted"`
+	BusyRefused     int64 `json:"sendsRefusedBusy"`
+	Refusals        int64 `json:"refusals"`
+
 	PeerConnMembers  int   `json:"peerconnMembers"`
 	PeerConnParked   int   `json:"peerconnParkedWaits"`
 	PeerConnQueued   int   `json:"peerconnQueued"`
@@ -119,6 +131,10 @@ func (s *Server) Stats() Stats {
 		Requests:          s.msg.hub.Counters().Requests.Load(),
 		Rooms:             len(s.msg.hub.Rooms()),
 		Stream:            s.msg.figures.Load(),
+		Detached:          s.msg.hub.Detached(),
+		DetachedEvicted:   s.msg.hub.Counters().Evicted.Load(),
+		BusyRefused:       s.msg.hub.Counters().Busy.Load(),
+		Refusals:          s.msg.hub.Counters().Refused.Load(),
 		PeerConnMembers:   pc.Members,
 		PeerConnParked:    pc.Parked,
 		PeerConnQueued:    pc.Queued,

@@ -18,10 +18,13 @@ type Client struct {
 	t       Transport
 	urlRoom string // the URL's roomId, set before the first message
 
-	mu       sync.Mutex
-	sess     *Session
-	deadline *time.Timer // login deadline, until login
-	closed   bool
+	mu        sync.Mutex
+	sess      *Session
+	deadline  *time.Timer // login deadline, until login
+	loginBy   time.Time   // when the login deadline passes
+	loggingIn bool        // a login has claimed the deadline
+	timedOut  bool        // the login deadline passed first
+	closed    bool
 }
 
 // Session returns the client's session, or nil before login.
@@ -70,6 +73,10 @@ func (c *Client) Closed(code websocket.StatusCode) {
 	}
 	s := c.sess
 	c.mu.Unlock()
+	if code == websocket.StatusTryAgainLater || code == websocket.StatusMessageTooBig || code == websocket.StatusPolicyViolation {
+		// The connection failed it: the client may not know why.
+		c.hub.refused(c, "connection", closedBy(code))
+	}
 	if s == nil {
 		return
 	}
@@ -83,20 +90,77 @@ func (c *Client) Closed(code websocket.StatusCode) {
 		return // taken over by a newer connection
 	}
 	clean := code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway || code == websocket.StatusNoStatusRcvd
-	c.hub.detached(s, clean)
+	c.hub.detached(s, clean, c.t.RemoteAddr())
 }
 
-// loginTimeout closes a connection that did not log in in time.
+// loginTimeout closes a connection that did not log in in time. It and
+// beginLogin decide under c.mu: a login that claimed the deadline first is
+// never closed by it, and a deadline that fired first refuses the login.
 func (c *Client) loginTimeout() {
 	c.mu.Lock()
-	late := c.sess == nil && !c.closed
+	late := c.sess == nil && !c.closed && !c.loggingIn && !c.timedOut
+	if late {
+		c.timedOut = true
+	}
 	c.mu.Unlock()
 	if !late {
 		return
 	}
 	c.hub.stats.LoginLimit.Add(1)
+	c.hub.refused(c, "login", errLoginTimeout)
 	c.notifyError(protoo.CodeUnauthorized, "login timeout")
 	c.t.Close(websocket.StatusDoNotReconnect, "login timeout")
+}
+
+var errLoginTimeout = protoo.Errorf(protoo.CodeUnauthorized, "login timeout")
+
+// beginLogin claims the login deadline for a login: it stops the timer,
+// or refuses the login when the timer has fired already.
+func (c *Client) beginLogin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.sess != nil:
+		return protoo.Errorf(protoo.CodeBadRequest, "already logged in as %q", c.sess.name)
+	case c.closed:
+		return errConnClosed
+	case c.loggingIn:
+		return protoo.Errorf(protoo.CodeBadRequest, "a login is in progress")
+	case c.timedOut:
+		return errLoginTimeout
+	}
+	if c.deadline != nil && !c.deadline.Stop() {
+		// The timer fired and its loginTimeout waits for c.mu: it closes
+		// the connection.
+		return errLoginTimeout
+	}
+	c.deadline = nil
+	c.loggingIn = true
+	return nil
+}
+
+// loginFailed gives the login deadline back after a failed login, with
+// the time that is left of it.
+func (c *Client) loginFailed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loggingIn = false
+	if c.sess == nil && !c.closed && !c.loginBy.IsZero() {
+		c.deadline = time.AfterFunc(max(0, time.Until(c.loginBy)), c.loginTimeout)
+	}
+}
+
+// adopt makes s the client's session at the end of a login; it reports
+// false when the connection closed meanwhile. The caller holds h.mu.
+func (c *Client) adopt(s *Session) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loggingIn = false
+	if c.closed {
+		return false
+	}
+	c.sess = s
+	return true
 }
 
 // reply answers request id with v, or with err as an error response.

@@ -10,27 +10,38 @@
 // docs/messaging.md). Hub.Open gives each connection a Client, which
 // parses frames with package protoo and routes requests through a Mux of
 // methods registered at start-up: login, echo, send, online, subscribe,
-// unsubscribe, publish, join, leave, signal. A login creates a Session (key, name, resume token,
+// unsubscribe, publish, join, leave, signal (methods.go, roommethods.go).
+// A login (login.go) creates a Session (key, name, resume token,
 // subscriptions) in the hub's registry; a Session outlives its connection
 // for a resume grace period, and a new login presenting its resume token
 // takes it over, closing the old connection with 4000 "replaced". A
 // connection that does not log in within the login deadline is closed with
-// 4000. Channels live in a broker.Broker; a Session is its Subscriber and
-// sends publications as droppable frames, so a slow reader loses the oldest
-// ones (counted) and recovers them by offset. A Session's broker.Quota
-// counts the channels its publishes and subscribes created; online answers
-// in pages (after, limit, more).
+// 4000. Sessions in their grace period are capped in all and per address,
+// the oldest ending first (detached.go). Names of sessions, rooms and
+// channels follow the one rule of package names. Channels live in a
+// broker.Broker; a Session is its Subscriber and sends publications as
+// droppable frames, so a slow reader loses the oldest ones (counted) and
+// recovers them by offset. A Session's broker.Quota counts the channels
+// its publishes and subscribes created; online answers in pages (after,
+// limit, more). A send or signal to a connection whose queue is
+// half full is refused with 429, so that one sender cannot get another
+// closed as a slow consumer.
 //
 // Rooms (rooms.go, roommethods.go) are WebRTC signaling rooms whose
 // members are Sessions, not connections: join {room, info} returns the
 // other members and tells them peerJoined, signal {room, to, data} relays
 // a payload to one member in order, and leave, or the end of the session
 // (a clean close, or the end of the resume grace period), gives peerLeft.
-// Because a takeover or a resume only swaps the Session's connection, a
-// room never looks empty in the middle of it (the "zombie room" of
-// docs/protoo.md). A URL with roomId and peerId (mediasoup style) logs
-// in, takes over a session with that name if there is one, and joins. The
-// mediasoup methods that need an SFU are answered with 501.
+// These notifications are decided under the rooms lock and sent, in that
+// order, after it is released. Because a takeover or a resume only swaps
+// the Session's connection, a room never looks empty in the middle of it
+// (the "zombie room" of the reference protoo server). A URL with roomId
+// and peerId (mediasoup style) logs in, takes over a session with that
+// name only if a URL created it (or with its resume token), and joins.
+// The mediasoup methods that need an SFU are answered with 501.
+//
+// Refusals a client may not be able to explain are logged at info,
+// rate-limited (refusals.go).
 //
 // Start with NewHub, then Hub.Open per connection, Client.OnMessage per
 // message and Client.Closed when the connection ends.

@@ -1,23 +1,21 @@
 package session
 
 import (
+	"container/list"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/internal/broker"
-	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -38,6 +36,16 @@ type Config struct {
 	// MaxRoomsPerSession caps the rooms one session is in; a join past it
 	// is error 429. Default 16.
 	MaxRoomsPerSession int
+	// MaxDetached caps the sessions in their resume grace period, and
+	// MaxDetachedPerIP those that lost connections from one address (an
+	// IPv4 address, or an IPv6 /64). A detach past either cap ends the
+	// oldest such session at once, counted in Counters.Evicted (see
+	// detached.go). Defaults 4096 and 64; negative: no cap.
+	MaxDetached      int
+	MaxDetachedPerIP int
+	// MaxRoomInfoBytes caps the room info one session holds, summed over
+	// its rooms; a join past it is error 413. Default 64 KiB.
+	MaxRoomInfoBytes int
 	// Broker carries the channels. Default broker.NewMemory with the
 	// built-in rules.
 	Broker broker.Broker
@@ -60,9 +68,23 @@ type Hub struct {
 	mu     sync.Mutex
 	byName map[string]*Session
 	closed bool
+	parked list.List      // detached sessions, oldest first
+	perIP  map[string]int // detached sessions per address block
 
-	nextKey atomic.Uint64
-	stats   Counters
+	nextKey  atomic.Uint64
+	stats    Counters
+	refusals *refusalLog
+}
+
+// orUnlimited is n, or def for 0, or no limit for a negative n.
+func orUnlimited(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return math.MaxInt
+	}
+	return n
 }
 
 // Counters are the hub's event counts.
@@ -74,6 +96,9 @@ type Counters struct {
 	Takeovers  atomic.Int64 // sessions taken over by a new connection
 	Expired    atomic.Int64 // sessions ended by the resume grace period
 	LoginLimit atomic.Int64 // connections closed by the login deadline
+	Evicted    atomic.Int64 // detached sessions ended early by MaxDetached or MaxDetachedPerIP
+	Refused    atomic.Int64 // refusals logged or suppressed (see refusals.go)
+	Busy       atomic.Int64 // sends and signals refused with 429: the recipient's queue was half full
 }
 
 // NewHub returns a hub with the built-in methods registered.
@@ -84,6 +109,11 @@ func NewHub(cfg Config) *Hub {
 	if cfg.ResumeGrace == 0 {
 		cfg.ResumeGrace = 30 * time.Second
 	}
+	cfg.MaxDetached = orUnlimited(cfg.MaxDetached, DefaultMaxDetached)
+	cfg.MaxDetachedPerIP = orUnlimited(cfg.MaxDetachedPerIP, DefaultMaxDetachedPerIP)
+	if cfg.MaxRoomInfoBytes <= 0 {
+		cfg.MaxRoomInfoBytes = DefaultMaxRoomInfoBytes
+	}
 	if cfg.Broker == nil {
 		cfg.Broker = broker.NewMemory(broker.MemoryConfig{})
 	}
@@ -91,7 +121,8 @@ func NewHub(cfg Config) *Hub {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Hub{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, byName: make(map[string]*Session),
-		rooms: newRooms(cfg.MaxRoomMembers, cfg.MaxRoomsPerSession)}
+		perIP: make(map[string]int), refusals: newRefusalLog(cfg.Logger),
+		rooms: newRooms(cfg.MaxRoomMembers, cfg.MaxRoomsPerSession, cfg.MaxRoomInfoBytes)}
 	h.mux = NewMux()
 	registerMethods(h.mux)
 	registerRoomMethods(h.mux)
@@ -144,7 +175,7 @@ func (h *Hub) Close() {
 	}
 	h.mu.Unlock()
 	for _, s := range waiting {
-		h.end(s, true)
+		h.end(s, nil)
 	}
 }
 
@@ -153,9 +184,7 @@ func (h *Hub) Close() {
 // the query's resume parameter), else its first request must be login
 // within the login deadline. With roomId as well (a mediasoup-style URL,
 // docs/protoo.md) the connection also joins that room, and a peerId
-// already in use is taken over: the newer connection wins and the old one
-// is closed with 4000 "replaced" (§3.3), the session and its rooms going
-// on without a pause.
+// in use by another URL connection is taken over (see openURL).
 func (h *Hub) Open(t Transport, query url.Values) *Client {
 	c := &Client{hub: h, t: t}
 	if query.Has("peerId") || query.Has("roomId") {
@@ -163,151 +192,10 @@ func (h *Hub) Open(t Transport, query url.Values) *Client {
 		return c
 	}
 	c.mu.Lock()
+	c.loginBy = time.Now().Add(h.cfg.LoginTimeout)
 	c.deadline = time.AfterFunc(h.cfg.LoginTimeout, c.loginTimeout)
 	c.mu.Unlock()
 	return c
-}
-
-// openURL logs c in from its URL's peerId and joins its roomId.
-func (h *Hub) openURL(c *Client, query url.Values) {
-	refuse := func(err error) {
-		// A final refusal: accept, explain, close with 4000
-		// (docs/protoo.md).
-		c.notifyError(protoo.CodeOf(err), "refused: "+reasonOf(err))
-		c.t.Close(websocket.StatusDoNotReconnect, "refused: "+reasonOf(err))
-	}
-	name, roomID := query.Get("peerId"), query.Get("roomId")
-	withRoom := query.Has("roomId")
-	if !query.Has("peerId") {
-		refuse(protoo.Errorf(protoo.CodeBadRequest, "roomId needs a peerId"))
-		return
-	}
-	if withRoom {
-		if err := validRoom(roomID); err != nil {
-			refuse(err)
-			return
-		}
-	}
-	res, err := h.login(c, name, query.Get("resume"), withRoom)
-	if err != nil {
-		refuse(err)
-		return
-	}
-	c.notify("login", res)
-	if !withRoom {
-		return
-	}
-	var info json.RawMessage
-	if dn := query.Get("displayName"); dn != "" {
-		info, _ = json.Marshal(struct {
-			DisplayName string `json:"displayName"`
-		}{dn})
-	}
-	c.urlRoom = roomID
-	jr, err := h.rooms.join(c.Session(), roomID, info)
-	if err != nil {
-		refuse(err)
-		h.end(c.Session(), true)
-		return
-	}
-	c.notify("joined", jr)
-}
-
-// validName checks a login name: 1 to 64 printable characters.
-func validName(name string) error { return validPrintable("name", name, MaxNameLength) }
-
-// validPrintable checks that s, a what, is 1 to max printable characters
-// of UTF-8, and says what is wrong in a 400 otherwise.
-func validPrintable(what, s string, max int) error {
-	if s == "" {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s must not be empty", what)
-	}
-	if !utf8.ValidString(s) {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s must be UTF-8", what)
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s has %d characters, at most %d allowed", what, n, max)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return protoo.Errorf(protoo.CodeBadRequest, "%s has the unprintable character %U", what, r)
-		}
-	}
-	return nil
-}
-
-// loginResult is the reply to login (and the data of the login
-// notification after a URL peerId login).
-type loginResult struct {
-	Key     string `json:"key"`
-	Name    string `json:"name"`
-	Welcome string `json:"welcome"`
-	Resume  string `json:"resume"`
-	Resumed bool   `json:"resumed"`
-}
-
-// login attaches c to the session called name: a new one, or the one
-// whose resume token it presents (taking it over from its connection). With
-// takeover, no token is needed: the newer connection wins.
-func (h *Hub) login(c *Client, name, resume string, takeover bool) (*loginResult, error) {
-	if err := validName(name); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.sess != nil {
-		c.mu.Unlock()
-		return nil, protoo.Errorf(protoo.CodeBadRequest, "already logged in as %q", c.sess.name)
-	}
-	if c.closed {
-		c.mu.Unlock()
-		return nil, protoo.Errorf(protoo.CodeBadRequest, "connection closed")
-	}
-	c.mu.Unlock()
-
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, protoo.Errorf(protoo.CodeInternal, "server shutting down")
-	}
-	s, taken := h.byName[name]
-	var old *Client
-	resumed := false
-	if taken {
-		if !takeover && (resume == "" || subtle.ConstantTimeCompare([]byte(resume), []byte(s.resume)) != 1) {
-			h.mu.Unlock()
-			return nil, protoo.Errorf(protoo.CodeConflict, "name %q is taken", name)
-		}
-		old = s.attach(c)
-		resumed = true
-	} else {
-		s = &Session{
-			hub:    h,
-			key:    strconv.FormatUint(h.nextKey.Add(1), 10),
-			name:   name,
-			resume: newToken(),
-			subs:   make(map[string]struct{}),
-		}
-		s.attach(c)
-		h.byName[name] = s
-	}
-	h.mu.Unlock()
-
-	c.mu.Lock()
-	c.sess = s
-	if c.deadline != nil {
-		c.deadline.Stop()
-	}
-	c.mu.Unlock()
-	h.stats.Logins.Add(1)
-	if old != nil {
-		h.stats.Takeovers.Add(1)
-		old.t.Close(websocket.StatusDoNotReconnect, "replaced")
-	}
-	if !resumed {
-		h.presence("join", name)
-	}
-	h.log.Debug("session: login", "name", name, "key", s.key, "resumed", resumed)
-	return &loginResult{Key: s.key, Name: name, Welcome: "Welcome " + name, Resume: s.resume, Resumed: resumed}, nil
 }
 
 // presence publishes a join or leave on the presence channel.
@@ -328,64 +216,6 @@ func (h *Hub) lookup(name string) *Session {
 	return h.byName[name]
 }
 
-// detached is called when s lost its connection: the session ends now
-// (clean close, no grace) or when the grace period passes without a
-// resume.
-func (h *Hub) detached(s *Session, clean bool) {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
-	if clean || closed || h.cfg.ResumeGrace < 0 {
-		h.end(s, false)
-		return
-	}
-	s.mu.Lock()
-	if s.client == nil && !s.ended {
-		if s.grace != nil {
-			s.grace.Stop()
-		}
-		s.grace = time.AfterFunc(h.cfg.ResumeGrace, func() {
-			if h.end(s, false) {
-				h.stats.Expired.Add(1)
-			}
-		})
-	}
-	s.mu.Unlock()
-}
-
-// end removes a session that has no connection (or any, with force),
-// unsubscribes it and publishes its leave. It reports whether it ended s.
-func (h *Hub) end(s *Session, force bool) bool {
-	h.mu.Lock()
-	s.mu.Lock()
-	if s.ended || (s.client != nil && !force) {
-		s.mu.Unlock()
-		h.mu.Unlock()
-		return false
-	}
-	s.ended = true
-	if s.grace != nil {
-		s.grace.Stop()
-	}
-	subs := make([]string, 0, len(s.subs))
-	for ch := range s.subs {
-		subs = append(subs, ch)
-	}
-	clear(s.subs)
-	s.mu.Unlock()
-	if h.byName[s.name] == s {
-		delete(h.byName, s.name)
-	}
-	h.mu.Unlock()
-	for _, ch := range subs {
-		h.broker.Unsubscribe(ch, s)
-	}
-	h.rooms.leaveAll(s)
-	h.presence("leave", s.name)
-	h.log.Debug("session: ended", "name", s.name, "key", s.key)
-	return true
-}
-
 func newToken() string {
 	var b [18]byte
 	_, _ = rand.Read(b[:])
@@ -398,7 +228,12 @@ type Session struct {
 	hub    *Hub
 	key    string
 	name   string
-	resume string
+	viaURL bool   // created by a URL peerId login, which a newer URL login may take over
+	resume string // the resume token; guarded by hub.mu
+
+	// Guarded by hub.mu: the session's place among the detached ones.
+	ip     string        // the address block of the connection it lost
+	parked *list.Element // in Hub.parked, while detached
 
 	mu     sync.Mutex
 	client *Client // the connection, nil while detached
@@ -459,6 +294,69 @@ func (s *Session) sendDirect(m *websocket.PreparedMessage) bool {
 	}
 	return s.client.t.Send(m) == nil
 }
+
+// Direct-message errors of sendFrom.
+var (
+	errOffline = errors.New("session: offline")
+	errBusy    = errors.New("session: recipient's queue is half full")
+)
+
+// sendFrom queues a direct message from another client (a send, a
+// signal) of n bytes. It refuses it with errBusy when it would take the
+// connection's outbound queue past half of either limit, unless the queue
+// is empty: the other half stays for replies, room notices and the
+// server, so that one sender's flood is refused (429) before the
+// slow-consumer rule closes the receiver.
+func (s *Session) sendFrom(m *websocket.PreparedMessage, n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		return errOffline
+	}
+	if busy(s.client.t, n) {
+		return errBusy
+	}
+	if s.client.t.Send(m) != nil {
+		return errOffline
+	}
+	return nil
+}
+
+// canTake reports whether the session could take a direct message of n
+// bytes now: nil, errOffline or errBusy (see sendFrom).
+func (s *Session) canTake(n int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.client == nil:
+		return errOffline
+	case busy(s.client.t, n):
+		return errBusy
+	}
+	return nil
+}
+
+// busy reports whether n more bytes would take t's queue past half of
+// either limit (see sendFrom).
+func busy(t Transport, n int) bool {
+	q, ok := t.(queueReporter)
+	if !ok {
+		return false
+	}
+	st := q.Queued()
+	if st.Messages == 0 {
+		return false // one message always fits an empty queue
+	}
+	return 2*(st.Messages+1) > st.MaxMessages || 2*(st.Bytes+n) > st.MaxBytes
+}
+
+// queueReporter is implemented by transports that tell how full their
+// outbound queue is (websocket.Conn).
+type queueReporter interface {
+	Queued() websocket.QueueState
+}
+
+var _ queueReporter = (*websocket.Conn)(nil)
 
 // subscribed records a subscription; it reports false when the session
 // has ended (the caller then unsubscribes again).

@@ -22,6 +22,7 @@ type fakeTransport struct {
 	droppable int
 	closed    websocket.StatusCode
 	reason    string
+	addr      net.Addr // RemoteAddr; default 0.0.0.0:0
 }
 
 func (f *fakeTransport) record(payload []byte) {
@@ -53,8 +54,13 @@ func (f *fakeTransport) Close(code websocket.StatusCode, reason string) {
 		f.closed, f.reason = code, reason
 	}
 }
-func (f *fakeTransport) RemoteAddr() net.Addr { return &net.TCPAddr{} }
-func (f *fakeTransport) Subprotocol() string  { return "protoo" }
+func (f *fakeTransport) RemoteAddr() net.Addr {
+	if f.addr != nil {
+		return f.addr
+	}
+	return &net.TCPAddr{IP: net.IPv4zero}
+}
+func (f *fakeTransport) Subprotocol() string { return "protoo" }
 
 func (f *fakeTransport) closeCode() (websocket.StatusCode, string) {
 	f.mu.Lock()
@@ -87,8 +93,9 @@ func (f *fakeTransport) notes(method string) []*protoo.Notification {
 // conn is a client on a fake transport.
 type conn struct {
 	*Client
-	t  *fakeTransport
-	id int
+	t      *fakeTransport
+	id     int
+	resume string
 }
 
 func open(h *Hub, query string) *conn {

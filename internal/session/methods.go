@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/switchboard/switchboard/internal/broker"
+	"github.com/switchboard/switchboard/internal/names"
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -36,7 +37,7 @@ func (r *loginRequest) validate() error {
 }
 
 func login(call *Call, req *loginRequest) (any, error) {
-	return call.Client.hub.login(call.Client, *req.Name, req.Resume, false)
+	return call.Client.hub.login(call.Client, *req.Name, req.Resume, false, nil)
 }
 
 func echo(_ *Call, req *json.RawMessage) (any, error) { return *req, nil }
@@ -72,9 +73,13 @@ func send(call *Call, req *sendRequest) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	frame := websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, "message", data))
-	if !to.sendDirect(frame) {
+	b := protoo.AppendNotification(nil, "message", data)
+	switch to.sendFrom(websocket.NewPreparedMessage(websocket.OpText, b), len(b)) {
+	case errOffline:
 		return nil, protoo.Errorf(protoo.CodeNotFound, "%q is offline", *req.To)
+	case errBusy:
+		h.stats.Busy.Add(1)
+		return nil, protoo.Errorf(protoo.CodeTooMany, "%q is not keeping up: its queue is half full, try again later", *req.To)
 	}
 	return struct{}{}, nil
 }
@@ -130,8 +135,11 @@ func checkChannel(method string, ch *string) error {
 	if ch == nil {
 		return protoo.Errorf(protoo.CodeBadRequest, "%s: missing channel", method)
 	}
-	if !broker.ValidChannel(*ch) {
-		return protoo.Errorf(protoo.CodeBadRequest, "%s: invalid channel name (1-%d printable bytes)", method, broker.MaxChannelName)
+	if n := len(*ch); n > broker.MaxChannelName {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: channel name has %d bytes, at most %d allowed", method, n, broker.MaxChannelName)
+	}
+	if err := names.Check(*ch, broker.MaxChannelName); err != nil {
+		return protoo.Errorf(protoo.CodeBadRequest, "%s: channel name %s", method, err)
 	}
 	return nil
 }

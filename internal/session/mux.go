@@ -129,6 +129,9 @@ func onOwnStack(fn func()) {
 func serveHere(c *Client, req *protoo.Request, meth method, ok bool) {
 	call := &Call{Client: c, ID: req.ID, Method: req.Method}
 	v, err := dispatch(call, req, meth, ok)
+	if err != nil && (req.Method == "login" || isLimit(protoo.CodeOf(err))) {
+		c.hub.refused(c, req.Method, err)
+	}
 	if !call.replied {
 		call.replied = true
 		c.reply(req.ID, v, err)

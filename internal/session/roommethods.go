@@ -97,7 +97,11 @@ func (r *signalRequest) validate() error {
 }
 
 func signalPeer(call *Call, req *signalRequest) (any, error) {
-	if err := call.Client.hub.rooms.signal(call.Client.Session(), *req.Room, *req.To, req.Data); err != nil {
+	h := call.Client.hub
+	if err := h.rooms.signal(call.Client.Session(), *req.Room, *req.To, req.Data); err != nil {
+		if protoo.CodeOf(err) == protoo.CodeTooMany {
+			h.stats.Busy.Add(1)
+		}
 		return nil, err
 	}
 	return struct{}{}, nil

@@ -126,7 +126,7 @@ func decode(t *testing.T, data []byte, v any) {
 // is replaced by a newer session of the same name joining, and its late
 // leave does not remove the newer one.
 func TestRoomStaleMember(t *testing.T) {
-	rs := newRooms(0, 0)
+	rs := newRooms(0, 0, 0)
 	old := &Session{name: "x"}
 	watcher := &Session{name: "w"}
 	if _, err := rs.join(old, "r", nil); err != nil {

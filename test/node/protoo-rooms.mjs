@@ -4,7 +4,7 @@
 //
 //   node protoo-rooms.mjs --url ws://127.0.0.1:PORT/ --scenario NAME [--timeout 30000]
 //
-// Scenarios: rooms, takeover, limits, drop. Prints one JSON object on stdout,
+// Scenarios: rooms, takeover, hijack, limits, drop. Prints one JSON object on stdout,
 // {"ok":true,...findings} and exits 0, or {"ok":false,"error":"..."} and
 // exits 1. The Go tests (internal/server/rooms_node_test.go) check the
 // findings.
@@ -98,6 +98,27 @@ runScenarios({
     out.emptyRoomEvents = bad.events;
     fresh.close();
     other.close();
+    return out;
+  },
+
+  // hijack: a victim logs in with login on /ws and joins a room; a URL
+  // with its name as peerId must not take its session over.
+  async hijack() {
+    const out = {};
+    const ws = new URL(opts.url);
+    ws.pathname = '/ws';
+    const victim = await connect(ws.toString());
+    const login = await victim.request('login', { name: 'victim' });
+    await victim.request('join', { room: 'r' });
+    const attacker = await connect(roomURL('any', 'victim'));
+    out.attackerError = await note(attacker, 'error');
+    await waitFor('attacker closed', () => attacker.events.includes('close'));
+    out.attackerEvents = [...attacker.events];
+    out.attackerNotes = attacker.notes.map((n) => n.method);
+    out.attackerSawToken = JSON.stringify(attacker.notes).includes(login.resume);
+    out.victimEcho = await victim.request('echo', { still: 'here' });
+    out.victimEvents = [...victim.events];
+    victim.close();
     return out;
   },
 
