@@ -351,11 +351,15 @@ func TestMessagingSlowSubscriber(t *testing.T) {
 	// 400 publications of 16 KiB (6.4 MB) pass what the kernel buffers
 	// (the server's 4 MB send buffer, the client's 16 KiB receive
 	// buffer); the queue overflows at 16 messages. QueueBytes stays above
-	// the size of the recovery reply, which is one message.
+	// the size of the recovery reply, which is one message. The slow
+	// subscriber takes no bytes while the publications go out, which can
+	// take longer than the default write timeout on a busy machine: the
+	// test is about drops, not about that timeout.
 	const n, size = 400, 16 << 10
 	ts := servertest.Start(t, server.Config{
 		QueueMessages: 16,
 		QueueBytes:    16 << 20,
+		WriteTimeout:  time.Minute,
 		Messaging: server.MessagingConfig{Channels: broker.Rules{
 			{Prefix: "group:slow", Options: broker.Options{HistorySize: n}},
 		}},

@@ -57,7 +57,10 @@ func joinRoom(call *Call, req *joinRequest) (any, error) {
 		}
 		room, info = &urlRoom, req.raw
 	}
-	return call.Client.hub.rooms.join(call.Client.Session(), *room, info)
+	// The reply goes out before the others' peerJoined, so that no signal
+	// from a member who heard of the join overtakes it.
+	reply := func(res *joinResult) { call.Reply(res) }
+	return call.Client.hub.rooms.joinReply(call.Client.Session(), *room, info, reply)
 }
 
 type leaveRequest struct {

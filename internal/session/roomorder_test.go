@@ -157,3 +157,36 @@ func TestRoomNoticeOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinReplyBeforePeerJoined checks that a joiner's reply goes out
+// before the others hear of the join, so that no signal from a member who
+// reacts to peerJoined can reach the joiner before its roster does (a
+// browser still waiting for its join reply drops such a signal).
+func TestJoinReplyBeforePeerJoined(t *testing.T) {
+	h := NewHub(Config{})
+	defer h.Close()
+	watcher := open(h, "")
+	watcher.ok(t, "login", map[string]string{"name": "w"}, nil)
+	watcher.ok(t, "join", map[string]any{"room": "r"}, nil)
+	joiner := open(h, "")
+	joiner.ok(t, "login", map[string]string{"name": "j"}, nil)
+	replies := 0
+	_, err := h.rooms.joinReply(joiner.Session(), "r", nil, func(res *joinResult) {
+		replies++
+		if n := len(watcher.t.notes("peerJoined")); n != 0 {
+			t.Errorf("the watcher got %d peerJoined before the joiner's reply", n)
+		}
+		if len(res.Peers) != 1 || res.Peers[0].ID != "w" {
+			t.Errorf("roster %+v, want w", res.Peers)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replies != 1 {
+		t.Fatalf("reply called %d times before joinReply returned, want 1", replies)
+	}
+	if n := len(watcher.t.notes("peerJoined")); n != 1 {
+		t.Fatalf("the watcher got %d peerJoined, want 1", n)
+	}
+}

@@ -56,6 +56,7 @@ type notice struct {
 	room, id string
 	to       *Session
 	many     []*Session
+	reply    func() // a joiner's reply, sent before the others hear of it
 }
 
 // room is one signaling room.
@@ -110,6 +111,10 @@ func (rs *rooms) flush() {
 	rs.mu.Unlock()
 	for i := range batch {
 		n := &batch[i]
+		if n.reply != nil {
+			n.reply()
+			continue
+		}
 		if n.frame == nil {
 			f, err := notification("peerLeft", struct {
 				Room string `json:"room"`
@@ -139,6 +144,15 @@ func validRoom(name string) error { return validNamed("room name", name, MaxRoom
 // returns the other members. Joining a room s is already in replaces its
 // info and tells nobody: a client that reconnected rebuilds its view.
 func (rs *rooms) join(s *Session, name string, info json.RawMessage) (*joinResult, error) {
+	return rs.joinReply(s, name, info, nil)
+}
+
+// joinReply is join, with reply, when set, called with the result before
+// the others get peerJoined: a joiner gets its reply (and the roster)
+// before any member who heard of it can signal it. reply runs in the
+// order of the rooms' notices, possibly on another caller's flush, but
+// before joinReply returns.
+func (rs *rooms) joinReply(s *Session, name string, info json.RawMessage, reply func(*joinResult)) (*joinResult, error) {
 	if err := validRoom(name); err != nil {
 		return nil, err
 	}
@@ -156,14 +170,14 @@ func (rs *rooms) join(s *Session, name string, info json.RawMessage) (*joinResul
 	if err != nil {
 		return nil, err
 	}
-	res, err := rs.add(s, name, info, joined)
+	res, err := rs.add(s, name, info, joined, reply)
 	rs.flush()
 	return res, err
 }
 
 // add is join under rs.mu: it queues joined, the peerJoined frame, for the
 // other members.
-func (rs *rooms) add(s *Session, name string, info json.RawMessage, joined *websocket.PreparedMessage) (*joinResult, error) {
+func (rs *rooms) add(s *Session, name string, info json.RawMessage, joined *websocket.PreparedMessage, reply func(*joinResult)) (*joinResult, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if s.isEnded() {
@@ -197,14 +211,17 @@ func (rs *rooms) add(s *Session, name string, info json.RawMessage, joined *webs
 		r = &room{name: name, members: make(map[string]*member)}
 		rs.byName[name] = r
 	}
-	peers := r.roster(s.name)
+	res := &joinResult{Room: name, Peers: r.roster(s.name)}
 	if others := r.sessions(""); len(others) > 0 {
+		if reply != nil {
+			rs.out = append(rs.out, notice{reply: func() { reply(res) }})
+		}
 		rs.out = append(rs.out, notice{frame: joined, many: others})
 	}
 	r.members[s.name] = &member{sess: s, info: info}
 	r.order = append(r.order, s.name)
 	rs.bySess[s] = append(rs.bySess[s], name)
-	return &joinResult{Room: name, Peers: peers}, nil
+	return res, nil
 }
 
 // infoBytes is the info s holds in its rooms other than the one called
