@@ -258,7 +258,7 @@ func TestVideoRoomUXBrowser(t *testing.T) {
 		on := fmt.Sprintf(`document.querySelector('#video-grid figure[data-peer=%q]')?.dataset.video === 'on'`, other)
 		if !testutil.Poll(60*time.Second, func() bool { return eval[bool](p, on) }) {
 			t.Fatalf("%s: no video from %s within 60s: %+v; tracks %s", p.name, other, roomStats(p), eval[string](p,
-				`JSON.stringify([...switchboardApp.room.peers.values()].map(p => ({remoteVideo: p.remoteVideo, control: p.control.readyState,
+				`JSON.stringify([...switchboardApp.room.peers.values()].map(p => ({remoteVideo: p.remoteVideo, chat: p.dc.readyState,
 					tracks: p.stream.getTracks().map(t => t.kind + ' ' + t.readyState + (t.muted ? ' muted' : ''))})))`))
 		}
 	}

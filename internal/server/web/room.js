@@ -8,10 +8,12 @@
 // back; a connection whose ICE fails restarts it. Offers, answers and ICE
 // candidates travel as the data of signal {room, to, data}: {description}
 // or {candidate}. Every connection also carries a negotiated data channel
-// ("chat", id 0), so no side has to wait for the other to create it, and a
-// negotiated "control" channel (id 1) on which each side says whether its
-// camera is on ({video: true|false}), so that the other shows a "camera
-// off" card with its name instead of a black tile.
+// ("chat", id 0), so no side has to wait for the other to create it. Each
+// side also says in a signal whether its camera is on ({video: true|false}),
+// when the connection starts and when it changes, so that the other shows a
+// "camera off" card with its name instead of a black tile. (A second
+// negotiated data channel for this made Chromium stall now and then: a pair
+// whose offers crossed was left stable with nothing negotiated.)
 
 const PATTERN_FPS = 15;
 
@@ -268,7 +270,7 @@ class Peer {
   video = null; // set by the view
   stream = new MediaStream();
   lastError = ''; // the last negotiation or signaling error, for stats()
-  remoteVideo = true; // what the member said on the control channel
+  remoteVideo = true; // what the member last said of its camera (a video signal)
   #room;
   #makingOffer = false;
   #ignoreOffer = false;
@@ -286,16 +288,6 @@ class Peer {
     this.dc = pc.createDataChannel('chat', { negotiated: true, id: 0 });
     this.dc.onmessage = (e) => room.onMessage(id, String(e.data));
     this.dc.onopen = this.dc.onclose = () => room.dispatchEvent(new Event('change'));
-    this.control = pc.createDataChannel('control', { negotiated: true, id: 1 });
-    this.control.onopen = () => this.sendControl();
-    this.control.onmessage = (e) => {
-      let m;
-      try { m = JSON.parse(e.data); } catch { return; }
-      if (typeof m?.video === 'boolean') {
-        this.remoteVideo = m.video;
-        room.dispatchEvent(new Event('change'));
-      }
-    };
     pc.ontrack = ({ track }) => {
       this.stream.addTrack(track);
       track.onended = () => room.dispatchEvent(new Event('change'));
@@ -325,6 +317,7 @@ class Peer {
       }
     };
     for (const t of room.local ? room.local.getTracks() : []) pc.addTrack(t, room.local);
+    this.sendControl();
   }
 
   #send(data) {
@@ -333,7 +326,7 @@ class Peer {
 
   // sendControl tells the member whether our camera is on.
   sendControl() {
-    if (this.control.readyState === 'open') this.control.send(JSON.stringify({ video: this.#room.enabled('video') }));
+    this.#send({ video: this.#room.enabled('video') });
   }
 
   #warn(what, err) {
@@ -347,9 +340,14 @@ class Peer {
     this.#chain = this.#chain.then(() => this.#handle(data || {})).catch((err) => this.#warn('signal from', err));
   }
 
-  async #handle({ description, candidate }) {
+  async #handle({ description, candidate, video }) {
     const pc = this.pc;
     if (pc.signalingState === 'closed') return;
+    if (typeof video === 'boolean') {
+      this.remoteVideo = video;
+      this.#room.dispatchEvent(new Event('change'));
+      return;
+    }
     if (description) {
       const collision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
       this.#ignoreOffer = !this.polite && collision;
@@ -370,7 +368,6 @@ class Peer {
 
   close() {
     this.dc.close();
-    this.control.close();
     this.pc.close();
     for (const t of this.stream.getTracks()) t.stop();
   }
