@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard/switchboard/peerconnection"
 )
 
-// The request bytes of spec §6.2, exactly.
+// The request bytes of docs/peerconnection.md, "Requests", exactly.
 func TestRequestBytes(t *testing.T) {
 	for _, tc := range []struct {
 		got  []byte
@@ -33,7 +33,8 @@ func TestRequestBytes(t *testing.T) {
 	}
 }
 
-// The client's literal response matching (spec §6.4).
+// The client's literal response matching (docs/peerconnection.md, "The native
+// client's expectations").
 func TestParseResponse(t *testing.T) {
 	ok := "HTTP/1.1 200 Added\r\nServer: x\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nPragma: 1\r\n\r\nalice,1,1\n"
 	r, n, err := peerconnection.ParseResponse([]byte(ok + "extra"))

@@ -20,7 +20,7 @@ import (
 )
 
 // sessionDescription and candidate are the message bodies of WebRTC's
-// native client (spec §6.6).
+// native client (docs/peerconnection.md, "The native client's expectations").
 type sessionDescription struct {
 	SDP  string `json:"sdp"`
 	Type string `json:"type"`

@@ -7,9 +7,10 @@ import (
 	"strconv"
 )
 
-// The wire format of WebRTC's native peerconnection_client (spec §6.2,
-// §6.4): HTTP/1.0 requests without Host or any other header, and responses
-// matched literally, as the native client matches them.
+// The wire format of WebRTC's native peerconnection_client
+// (docs/peerconnection.md, "Requests"): HTTP/1.0 requests without Host or any
+// other header, and responses matched literally, as the native client matches
+// them.
 
 // ErrIncomplete means a response is not complete yet: read more bytes.
 var ErrIncomplete = errors.New("peerconnection: incomplete response")
@@ -58,9 +59,10 @@ type Response struct {
 	Body        []byte // exactly Content-Length bytes
 }
 
-// ParseResponse parses one complete response at the start of b with the
-// native client's literal matching (spec §6.4). It returns n, the bytes
-// used; ErrIncomplete when more are needed.
+// ParseResponse parses one complete response at the start of b with the native
+// client's literal matching (docs/peerconnection.md, "The native client's
+// expectations"). It returns n, the bytes used; ErrIncomplete when more are
+// needed.
 func ParseResponse(b []byte) (r Response, n int, err error) {
 	end := bytes.Index(b, []byte("\r\n\r\n"))
 	if end < 0 {

@@ -3,7 +3,7 @@
 // internal/httphead, asks [Server.Route] where the request goes, and either
 // hands the connection to a [ConnHandler] (WebSocket upgrades, the
 // peerconnection long-poll protocol) or to an internal net/http.Server
-// (web app, dashboard, /metrics, /healthz) through an in-memory listener
+// (the web app, /healthz, /stats, /config.json) through an in-memory listener
 // that replays the bytes already read.
 //
 // Start with [Server]: fill in Route and HTTP, call [Server.Serve] with a

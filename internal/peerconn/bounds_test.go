@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// longName is a 512-byte name, the longest a member can have (spec §5.1).
+// longName is a 512-byte name, the longest a member can have
+// (docs/peerconnection.md, "Members, queues and expiry").
 func longName(i int) string {
 	s := itoa(i) + "-"
 	return s + strings.Repeat("n", 512-len(s))

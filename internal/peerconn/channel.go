@@ -45,11 +45,12 @@ type Delivery struct {
 	Requeue bool
 }
 
-// member is one signed-in peer (spec §1). Its FIFO of pending responses
-// (spec §5.2) is three sources read in this order: front (items given
-// back by [Channel.Requeue]), then the messages of queue merged with the
-// channel's shared presence notices from sequence number seen on, each
-// message after the notices older than it.
+// member is one signed-in peer (docs/peerconnection.md, "Model"). Its FIFO of
+// pending responses (docs/peerconnection.md, "Members, queues and expiry") is
+// three sources read in this order: front (items given back by
+// [Channel.Requeue]), then the messages of queue merged with the channel's
+// shared presence notices from sequence number seen on, each message after the
+// notices older than it.
 type member struct {
 	id       int
 	name     string
@@ -97,7 +98,7 @@ func NewChannel(cfg Config) *Channel {
 }
 
 // signInLocked adds a member named from the raw sign-in query and returns
-// the response (spec §4.1).
+// the response (docs/peerconnection.md, "Responses").
 func (c *Channel) signInLocked(query string, now time.Time) []byte {
 	if len(c.members) >= c.cfg.MaxMembers {
 		c.stats.refused.Add(1)
@@ -122,7 +123,8 @@ func (c *Channel) signInLocked(query string, now time.Time) []byte {
 	return response(StatusAdded, typeText, m.id, body)
 }
 
-// memberName applies spec §5.1 to the raw query of a sign-in target.
+// memberName turns the raw query of a sign-in target into a member name
+// (docs/peerconnection.md, "Members, queues and expiry").
 func memberName(query string, id int) string {
 	if query == "" {
 		return "peer_" + strconv.Itoa(id)
@@ -193,11 +195,11 @@ func (c *Channel) unparkLocked(m *member) *Wait {
 	return w
 }
 
-// broadcastLocked tells every member other than s that s is now connected
-// or not (spec §5.3). The notice is encoded once into the shared log; only
-// members with a parked wait get a response now, and they all do: a parked
-// member has nothing else pending. The others read it from the log at
-// their next /wait, so a broadcast costs O(parked), not O(members).
+// broadcastLocked tells every member other than s that s is now connected or
+// not (docs/peerconnection.md, "Model"). The notice is encoded once into the
+// shared log; only members with a parked wait get a response now, and they all
+// do: a parked member has nothing else pending. The others read it from the log
+// at their next /wait, so a broadcast costs O(parked), not O(members).
 func (c *Channel) broadcastLocked(s *member, connected bool, now time.Time) {
 	entry := appendEntry(nil, s.name, s.id, connected)
 	seq := c.log.push(notice{about: s.id, entry: entry}, c.cfg.MaxNoticeBytes)
@@ -212,10 +214,10 @@ func (c *Channel) broadcastLocked(s *member, connected bool, now time.Time) {
 	c.parked = c.parked[:0]
 }
 
-// deliverLocked hands a message to m's parked wait, or appends it to m's
-// queue within the limits (spec §5.2). It returns why it could not: m's
-// queue is full (MaxQueueItems, MaxQueueBytes) or all queues together are
-// (MaxTotalQueueBytes); "" when delivered or queued.
+// deliverLocked hands a message to m's parked wait, or appends it to m's queue
+// within the limits (docs/peerconnection.md, "Members, queues and expiry"). It
+// returns why it could not: m's queue is full (MaxQueueItems, MaxQueueBytes) or
+// all queues together are (MaxTotalQueueBytes); "" when delivered or queued.
 func (c *Channel) deliverLocked(m *member, resp []byte) string {
 	if w := c.unparkLocked(m); w != nil {
 		m.lastSeen = c.cfg.Now()
@@ -241,8 +243,9 @@ func (c *Channel) addBytesLocked(m *member, n int) {
 }
 
 // waitLocked serves a /wait of m: the front item of its queue now, or w is
-// parked, replacing a parked wait of m (spec §4.2). It returns the response
-// to write, or nil when w is parked.
+// parked, replacing a parked wait of m (docs/peerconnection.md, "Members,
+// queues and expiry"). It returns the response to write, or nil when w is
+// parked.
 func (c *Channel) waitLocked(m *member, w *Wait, now time.Time) []byte {
 	m.lastSeen = now
 	if resp := c.popLocked(m); resp != nil {
@@ -292,8 +295,9 @@ func (c *Channel) popLocked(m *member) []byte {
 	return resp
 }
 
-// removeLocked removes m, closes its parked wait without a response and
-// tells the others (spec §4.4, §5.4). It costs O(1) plus the broadcast.
+// removeLocked removes m, closes its parked wait without a response and tells
+// the others (docs/peerconnection.md, "Members, queues and expiry"). It costs
+// O(1) plus the broadcast.
 func (c *Channel) removeLocked(m *member, now time.Time) {
 	c.dropNoticesLocked(m) // count what m never read past its limits
 	delete(c.members, m.id)
@@ -325,9 +329,10 @@ func (c *Channel) Unpark(w *Wait, now time.Time) bool {
 	return true
 }
 
-// Requeue gives back an item that w could not write: it goes to the front
-// of the member's queue, or to the member's newer parked wait (spec §5.2).
-// It is dropped when the member is gone.
+// Requeue gives back an item that w could not write: it goes to the front of
+// the member's queue, or to the member's newer parked wait
+// (docs/peerconnection.md, "Members, queues and expiry"). It is dropped when
+// the member is gone.
 func (c *Channel) Requeue(w *Wait, resp []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -344,12 +349,12 @@ func (c *Channel) Requeue(w *Wait, resp []byte) {
 	c.addBytesLocked(m, len(resp)) // may pass MaxTotalQueueBytes: it was counted before
 }
 
-// Expire removes, with a "…,0" notice to the others, every member that has
-// no parked wait and was last seen more than ExpireAfter before now
-// (spec §5.4). It returns the ids removed. It costs O(members): each
-// removal is O(1) plus its notice, which only parked members get at once,
-// and a member stays parked for at most one of them. It also forgets the
-// notices every member has read.
+// Expire removes, with a "…,0" notice to the others, every member that has no
+// parked wait and was last seen more than ExpireAfter before now
+// (docs/peerconnection.md, "Members, queues and expiry"). It returns the ids
+// removed. It costs O(members): each removal is O(1) plus its notice, which
+// only parked members get at once, and a member stays parked for at most one of
+// them. It also forgets the notices every member has read.
 func (c *Channel) Expire(now time.Time) []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -374,7 +379,8 @@ func (c *Channel) Expire(now time.Time) []int {
 }
 
 // Quit sends "Server shutting down" to every parked wait and drops every
-// member, as the reference server's /quit does (spec §4.6).
+// member, as the reference server's /quit does (docs/peerconnection.md, "Where
+// Switchboard differs").
 func (c *Channel) Quit() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

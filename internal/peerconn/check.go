@@ -5,10 +5,11 @@ import (
 	"strconv"
 )
 
-// CheckPost checks the head of a POST before its body is read (spec §8.2)
-// and returns the Content-Length and Content-Type to use, or the response
-// to answer with instead (400 or 413). h has canonical keys, as
-// internal/httphead produces them.
+// CheckPost checks the head of a POST before its body is read
+// (docs/peerconnection.md, "Where Switchboard differs") and returns the
+// Content-Length and Content-Type to use, or the response to answer with
+// instead (400 or 413). h has canonical keys, as internal/httphead produces
+// them.
 func CheckPost(h http.Header, maxBody int) (length int, contentType string, reject []byte) {
 	if _, ok := h["Transfer-Encoding"]; ok {
 		return 0, "", errorResponse(StatusBadRequest, "Transfer-Encoding is not supported: send Content-Length")

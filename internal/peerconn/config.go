@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Defaults for the zero values in [Config] (spec §5.4, §8.2).
+// Defaults for the zero values in [Config] (docs/peerconnection.md, "Members,
+// queues and expiry").
 const (
 	DefaultExpireAfter        = 30 * time.Second
 	DefaultCheckInterval      = time.Second
@@ -20,13 +21,14 @@ const (
 	DefaultLinger             = 10 * time.Second
 )
 
-// Config configures a [Service]. The zero value works and behaves as the
-// spec's defaults.
+// Config configures a [Service]. The zero value works, with the defaults
+// above (docs/peerconnection.md).
 type Config struct {
-	// AllowQuit enables /quit (spec §4.6): from a loopback client it
-	// answers the "Quitting..." page, sends "Server shutting down" to every
-	// parked /wait, drops every member and calls OnQuit. Default false:
-	// /quit is answered like any unknown path (500 Sorry).
+	// AllowQuit enables /quit (docs/peerconnection.md, "Where Switchboard
+	// differs"): from a loopback client it answers the "Quitting..." page,
+	// sends "Server shutting down" to every parked /wait, drops every member
+	// and calls OnQuit. Default false: /quit is answered like any unknown path
+	// (500 Sorry).
 	AllowQuit bool
 
 	// OnQuit is called, once, after an allowed /quit was answered. nil
@@ -92,8 +94,9 @@ type Config struct {
 	// WriteTimeout bounds writing each response. Default 10s.
 	WriteTimeout time.Duration
 
-	// Linger is how long a connection stays open after its response, for
-	// the client to read it and close first (spec §2.4). Default 10s.
+	// Linger is how long a connection stays open after its response, for the
+	// client to read it and close first (docs/peerconnection.md, "Model").
+	// Default 10s.
 	Linger time.Duration
 
 	// Now is the clock, for tests. Default time.Now.

@@ -12,7 +12,8 @@ import (
 // that docs/peerconnection.md describes, item by item, over real TCP
 // connections through the front door, comparing responses byte for byte.
 
-// §9.1: the first sign-in returns the exact bytes of §2.3.
+// The first sign-in returns the exact bytes of the reference layout
+// (docs/peerconnection.md, "Responses").
 func TestConformance01FirstSignIn(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
@@ -33,7 +34,7 @@ func TestConformance01FirstSignIn(t *testing.T) {
 	s.expect(t, "GET /sign_in?alice HTTP/1.0\r\n\r\n", exact)
 }
 
-// §9.2: the second sign-in notifies the parked wait and lists own entry first.
+// The second sign-in notifies the parked wait and lists own entry first.
 func TestConformance02SecondSignIn(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
@@ -45,7 +46,7 @@ func TestConformance02SecondSignIn(t *testing.T) {
 	}
 }
 
-// §9.3: without a parked wait items queue; one per /wait; FIFO across
+// Without a parked wait items queue; one per /wait; FIFO across
 // notices and messages.
 func TestConformance03Queue(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
@@ -72,7 +73,7 @@ func TestConformance03Queue(t *testing.T) {
 	}
 }
 
-// §9.4: relay keeps the Content-Type and body, Pragma is the sender.
+// Relay keeps the Content-Type and body, Pragma is the sender.
 func TestConformance04Relay(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
@@ -87,14 +88,14 @@ func TestConformance04Relay(t *testing.T) {
 	}
 }
 
-// §9.5: a POST to self echoes.
+// A POST to self echoes.
 func TestConformance05Self(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
 	s.expect(t, post(1, 1, "text/x-test", "echo me"), want("200 OK", "text/x-test", "1", "echo me"))
 }
 
-// §9.6: unknown to, unknown from, no to=.
+// Unknown to, unknown from, no to=.
 func TestConformance06PeerGone(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
@@ -106,7 +107,7 @@ func TestConformance06PeerGone(t *testing.T) {
 	}
 }
 
-// §9.7: browser requests get 500 Sorry.
+// Browser requests get 500 Sorry.
 func TestConformance07Sorry(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	for _, target := range []string{"/wait?peer_id=99", "/sign_out?peer_id=99", "/wait", "/", "/favicon.ico", "/quit?x", "http://h/sign_in"} {
@@ -117,14 +118,14 @@ func TestConformance07Sorry(t *testing.T) {
 	}
 }
 
-// §9.8: OPTIONS.
+// OPTIONS.
 func TestConformance08Options(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.expect(t, "OPTIONS /anything HTTP/1.1\r\nOrigin: http://a\r\nAccess-Control-Request-Method: POST\r\n\r\n", wantOptions)
 	s.expect(t, "OPTIONS /message?peer_id=1&to=2 HTTP/1.0\r\n\r\n", wantOptions)
 }
 
-// §9.9: sign-out.
+// Sign-out.
 func TestConformance09SignOut(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
@@ -140,7 +141,7 @@ func TestConformance09SignOut(t *testing.T) {
 	s.expect(t, signIn("carol"), want("200 Added", "text/plain", "3", "carol,3,1\nalice,1,1\n"))
 }
 
-// §9.10: ids are never reused.
+// Ids are never reused.
 func TestConformance10IDs(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.expect(t, signIn("alice"), want("200 Added", "text/plain", "1", "alice,1,1\n"))
@@ -150,7 +151,7 @@ func TestConformance10IDs(t *testing.T) {
 	s.expect(t, signIn("alice"), want("200 Added", "text/plain", "3", "alice,3,1\n"))
 }
 
-// §9.11: names.
+// Names.
 func TestConformance11Names(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	long := strings.Repeat("n", 600)
@@ -174,7 +175,7 @@ func TestConformance11Names(t *testing.T) {
 	}
 }
 
-// §9.12: accepted request lines.
+// Accepted request lines.
 func TestConformance12RequestLines(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.expect(t, "GET /sign_in?a\r\n\r\n", want("200 Added", "text/plain", "1", "a,1,1\n"))
@@ -183,7 +184,7 @@ func TestConformance12RequestLines(t *testing.T) {
 	s.expect(t, "GET /wait?peer_id=1\r\n\r\n", want("200 OK", "text/plain", "1", "b,2,1\n"))
 }
 
-// §9.13: parameters.
+// Parameters.
 func TestConformance13Parameters(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
@@ -194,10 +195,10 @@ func TestConformance13Parameters(t *testing.T) {
 	s.expect(t, "GET /wait?foo&peer_id=1 HTTP/1.0\r\n\r\n", want("200 OK", "text/plain", "2", "hi"))
 }
 
-// §9.14: every response has the §2.3 layout: HTTP/1.1 also for HTTP/1.0
-// requests, no Date, nothing after the body. (Every expect above compares
-// whole responses up to the server's close; this checks the invariants on a
-// mix of responses.)
+// Every response has the reference layout (docs/peerconnection.md,
+// "Responses"): HTTP/1.1 also for HTTP/1.0 requests, no Date, nothing after the
+// body. (Every expect above compares whole responses up to the server's close;
+// this checks the invariants on a mix of responses.)
 func TestConformance14Layout(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	for _, raw := range []string{signIn("a"), signIn("b"), "OPTIONS * HTTP/1.0\r\n\r\n", "GET / HTTP/1.0\r\n\r\n",
@@ -215,7 +216,7 @@ func TestConformance14Layout(t *testing.T) {
 	}
 }
 
-// §9.19: the two-client transcript of §6.7, byte for byte.
+// The two-client transcript, byte for byte.
 func TestConformance19Transcript(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{}, frontdoorConfig())
@@ -224,8 +225,8 @@ func TestConformance19Transcript(t *testing.T) {
 	}
 }
 
-// transcript runs spec §6.7 against s, with the ids the server gives, and
-// returns alice's and bob's.
+// transcript runs the two native clients' transcript against s, with the
+// ids the server gives, and returns alice's and bob's.
 func transcript(t *testing.T, s *testServer) (alice, bob int) {
 	t.Helper()
 	signIn := func(name, others string) int {

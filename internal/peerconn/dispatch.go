@@ -31,7 +31,8 @@ type Outcome struct {
 	Quit bool
 }
 
-// The paths of the peerconnection protocol (spec §3).
+// The paths of the peerconnection protocol (docs/peerconnection.md,
+// "Responses").
 const (
 	pathSignIn  = "/sign_in"
 	pathSignOut = "/sign_out"
@@ -69,9 +70,10 @@ func queryOf(target string) string {
 }
 
 // Dispatch applies one request to the channel, in the reference server's
-// dispatch order (spec §3, §4), with Switchboard's answers to input the
-// reference never answers (spec §8.2). A POST must already have been
-// checked by [CheckPost]. now is the time of the request.
+// dispatch order (docs/peerconnection.md, "Responses"), with Switchboard's
+// answers to input the reference never answers (docs/peerconnection.md, "Where
+// Switchboard differs"). A POST must already have been checked by [CheckPost].
+// now is the time of the request.
 func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	switch r.Method {
 	case "GET", "POST", "OPTIONS":
@@ -131,7 +133,7 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 		return Outcome{Response: respPeerGone}
 	case path == pathWait: // 5.
 		return Outcome{Parked: parked}
-	case path == pathSignOut: // 6b; to= is ignored (spec §8.2)
+	case path == pathSignOut: // 6b; to= is ignored (docs/peerconnection.md)
 		return Outcome{Response: respEmptyOK}
 	}
 
@@ -153,8 +155,8 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	return Outcome{Response: respEmptyOK}
 }
 
-// targetLocked finds the member named by the first "to=" that directly
-// follows the start of the query or an '&' (spec §3, 6a).
+// targetLocked finds the member named by the first "to=" that directly follows
+// the start of the query or an '&' (docs/peerconnection.md, "Responses").
 func (c *Channel) targetLocked(query string) *member {
 	for i := 0; ; {
 		j := strings.Index(query[i:], "to=")

@@ -31,7 +31,7 @@ func TestAppendResponse(t *testing.T) {
 	}
 }
 
-// TestDispatchOrder walks the reference dispatch order of spec §3 on a
+// TestDispatchOrder walks the reference server's dispatch order on a
 // channel with alice (1) and bob (2).
 func TestDispatchOrder(t *testing.T) {
 	get := func(target string) Request { return Request{Method: "GET", Target: target} }
@@ -108,7 +108,7 @@ func TestIsRoute(t *testing.T) {
 // FuzzDispatch runs arbitrary request bytes through the request path of a
 // connection: the lenient head parser, the POST checks and the dispatcher,
 // on a channel with members, parked waits and queues. Every answer must be
-// a complete response in the §2.3 layout whose Content-Length matches.
+// a complete response in the reference layout whose Content-Length matches.
 func FuzzDispatch(f *testing.F) {
 	for _, seed := range []string{
 		"GET /sign_in?alice HTTP/1.0\r\n\r\n",
@@ -175,7 +175,7 @@ func FuzzDispatch(f *testing.F) {
 	})
 }
 
-// checkResponse checks the §2.3 layout and the Content-Length of resp.
+// checkResponse checks the reference layout and the Content-Length of resp.
 func checkResponse(t *testing.T, resp []byte) {
 	t.Helper()
 	head, body, ok := bytes.Cut(resp, []byte("\r\n\r\n"))

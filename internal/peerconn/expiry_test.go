@@ -62,7 +62,7 @@ func pending(c net.Conn) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// §9.15: a parked wait stays silent and open for 60 s and its member is
+// A parked wait stays silent and open for 60 s and its member is
 // not expired.
 func TestConformance15ParkedSilent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -81,7 +81,7 @@ func TestConformance15ParkedSilent(t *testing.T) {
 	})
 }
 
-// §9.16: a member that never polls is removed after more than 30 s and
+// A member that never polls is removed after more than 30 s and
 // within 32 s, with "…,0" to the others; one that keeps polling, even from
 // its queue, is never removed.
 func TestConformance16Expiry(t *testing.T) {
@@ -121,7 +121,7 @@ func TestConformance16Expiry(t *testing.T) {
 	})
 }
 
-// §9.17: closing a parked wait starts the 30 s expiry; a new wait cancels it.
+// Closing a parked wait starts the 30 s expiry; a new wait cancels it.
 func TestConformance17CloseStartsExpiry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)

@@ -18,7 +18,8 @@ import (
 
 const waitFor = 5 * time.Second
 
-// The fixed header blocks of spec §2.3, written out independently of the
+// The fixed header blocks of the reference layout (docs/peerconnection.md,
+// "Responses"), written out independently of the
 // package's encoder.
 const (
 	tHDR  = "Server: PeerConnectionTestServer/0.1\r\nCache-Control: no-cache\r\nConnection: close\r\n"

@@ -6,7 +6,8 @@ import (
 )
 
 // maxID is the largest member id: ids must fit the native client's int
-// (spec §5.1), which it parses with atoi.
+// (docs/peerconnection.md, "Members, queues and expiry"), which it parses with
+// atoi.
 const maxID = 1<<31 - 1
 
 // randomIDTries is how many random ids a sign-in draws before it gives up.

@@ -8,8 +8,9 @@ import (
 	"github.com/switchboard/switchboard/internal/testutil"
 )
 
-// With RandomIDs the native client's whole transcript (spec §6.7) works
-// with ids anywhere in 1..2^31-1 (issue 16, item 2).
+// With RandomIDs the native client's whole transcript (docs/peerconnection.md,
+// "The native client's expectations") works with ids anywhere in 1..2^31-1
+// (issue 16, item 2).
 func TestRandomIDsTranscript(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServer(t, Config{RandomIDs: true}, frontdoorConfig())

@@ -1,9 +1,9 @@
 package peerconn
 
-// notice is one presence change (spec §5.3), encoded once and shared by
-// every member that has not read it yet. Each member reads it with its own
-// id as Pragma, so only the entry is shared; the response is encoded when
-// a /wait takes it.
+// notice is one presence change (docs/peerconnection.md, "Model"), encoded once
+// and shared by every member that has not read it yet. Each member reads it
+// with its own id as Pragma, so only the entry is shared; the response is
+// encoded when a /wait takes it.
 type notice struct {
 	about int    // the subject's id: it is never told about itself
 	entry []byte // "name,id,connected\n"
@@ -62,10 +62,11 @@ func (l *noticeLog) dropFirst() {
 	l.base++
 }
 
-// noticeStart is the sequence number from which m's pending notices are
-// still to be delivered: notices the log has dropped are lost to m, and so
-// are the oldest ones beyond m's room, MaxQueueItems pending items in all
-// (spec §8.2: past its limits a member loses its oldest presence notices).
+// noticeStart is the sequence number from which m's pending notices are still
+// to be delivered: notices the log has dropped are lost to m, and so are the
+// oldest ones beyond m's room, MaxQueueItems pending items in all
+// (docs/peerconnection.md, "Where Switchboard differs": past its limits a
+// member loses its oldest presence notices).
 func (c *Channel) noticeStart(m *member) uint64 {
 	start := max(m.seen, c.log.base)
 	end := c.log.end()

@@ -3,7 +3,7 @@ package peerconn
 import "strconv"
 
 // Status lines (without "HTTP/1.1 ") of the reference server and of
-// Switchboard's own answers to bad input (spec §2.2, §8.2).
+// Switchboard's own answers to bad input (docs/peerconnection.md, "Requests").
 const (
 	StatusAdded          = "200 Added"
 	StatusOK             = "200 OK"
@@ -18,7 +18,7 @@ const (
 	statusContinueHeader = "HTTP/1.1 100 Continue\r\n\r\n"
 )
 
-// Bodies of the reference server (spec §4).
+// Bodies of the reference server (docs/peerconnection.md, "Responses").
 const (
 	BodyPeerGone = "Peer most likely gone."
 	BodySorry    = "<html><body>Sorry, not yet implemented</body></html>"
@@ -31,7 +31,8 @@ const (
 	typeHTML = "text/html"
 )
 
-// The fixed parts of every response (spec §2.3): [HDR] and [CORS].
+// The fixed parts of every response (docs/peerconnection.md, "Responses"):
+// [HDR] and [CORS].
 const (
 	hdrBlock = "\r\nServer: PeerConnectionTestServer/0.1" +
 		"\r\nCache-Control: no-cache" +
@@ -45,7 +46,8 @@ const (
 )
 
 // AppendResponse appends one complete response in the reference server's
-// byte-exact layout (spec §2.3) to b and returns the result:
+// byte-exact layout (docs/peerconnection.md, "Responses") to b and returns the
+// result:
 //
 //	HTTP/1.1 <status>
 //	Server, Cache-Control, Connection
@@ -82,7 +84,8 @@ func response(status, contentType string, pragma int, body []byte) []byte {
 }
 
 // errorResponse is Switchboard's answer to input the reference server never
-// answers (spec §8.2): the §2.3 layout, text/plain and a one-line reason.
+// answers (docs/peerconnection.md, "Where Switchboard differs"): the reference
+// layout, text/plain and a one-line reason.
 func errorResponse(status, reason string) []byte {
 	return response(status, typeText, 0, []byte(reason+"\n"))
 }
@@ -97,7 +100,8 @@ var (
 	respShutdown = response(StatusOK, typeText, 0, []byte(BodyShutdown))
 )
 
-// appendEntry appends one member entry, "name,id,connected\n" (spec §5.1).
+// appendEntry appends one member entry, "name,id,connected\n"
+// (docs/peerconnection.md, "Members, queues and expiry").
 func appendEntry(b []byte, name string, id int, connected bool) []byte {
 	b = append(b, name...)
 	b = append(b, ',')

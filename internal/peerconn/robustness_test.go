@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard/switchboard/internal/testutil"
 )
 
-// §9.18: /quit is 500 Sorry by default and the server keeps running.
+// /quit is 500 Sorry by default and the server keeps running.
 func TestConformance18QuitDisabled(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
@@ -23,7 +23,7 @@ func TestConformance18QuitDisabled(t *testing.T) {
 	s.expect(t, signIn("bob"), want("200 Added", "text/plain", "2", "bob,2,1\nalice,1,1\n"))
 }
 
-// §9.18 with the switch on: the Quitting page, "Server shutting down" to
+// With the switch on: the Quitting page, "Server shutting down" to
 // parked waits (no Pragma), members dropped, OnQuit called.
 func TestConformance18QuitEnabled(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
@@ -66,7 +66,7 @@ func TestQuitNotFromLoopback(t *testing.T) {
 	}
 }
 
-// §9.20: bad input is answered with a status, never hung.
+// Bad input is answered with a status, never hung.
 func TestConformance20BadInput(t *testing.T) {
 	s := startServer(t, Config{}, frontdoorConfig())
 	s.do(t, signIn("alice"))
@@ -134,7 +134,7 @@ func TestSlowBody(t *testing.T) {
 	}
 }
 
-// §9.21: a connection that sends nothing is closed after the read
+// A connection that sends nothing is closed after the read
 // deadline; a parked wait is not.
 func TestConformance21ReadDeadline(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
@@ -151,14 +151,14 @@ func TestConformance21ReadDeadline(t *testing.T) {
 	}
 }
 
-// §9.22: identical behaviour over ::1.
+// Identical behaviour over ::1.
 func TestConformance22IPv6(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	s := startServerOn(t, "[::1]:0", Config{}, frontdoorConfig())
 	transcript(t, s)
 }
 
-// §9.23: at the connection cap a new client gets 503 with Content-Length.
+// At the connection cap a new client gets 503 with Content-Length.
 func TestConformance23ConnectionCap(t *testing.T) {
 	s := startServer(t, Config{}, frontdoor.Config{MaxConnections: 2})
 	s.do(t, signIn("alice"))

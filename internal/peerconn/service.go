@@ -103,10 +103,10 @@ func (s *Service) expireLoop() {
 	}
 }
 
-// ServeConn answers one request on nc (one request per connection, spec
-// §1): it reads a POST body, dispatches the request, and writes the
-// response or parks the connection as a hanging /wait. It returns when the
-// connection is done; the caller closes nc.
+// ServeConn answers one request on nc (one request per connection,
+// docs/peerconnection.md, "Model"): it reads a POST body, dispatches the
+// request, and writes the response or parks the connection as a hanging /wait.
+// It returns when the connection is done; the caller closes nc.
 func (s *Service) ServeConn(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
 	s.start()
 	r := Request{Method: req.Method, Target: req.Target, Loopback: isLoopback(nc.RemoteAddr())}
@@ -188,7 +188,7 @@ func (s *Service) readBody(ctx context.Context, nc net.Conn, req *httphead.Reque
 
 // park holds a parked /wait until its Delivery, the client's EOF, or the
 // server's shutdown. It reads nc all along, so that a dead client is
-// noticed at once (spec §8.2).
+// noticed at once (docs/peerconnection.md, "Where Switchboard differs").
 func (s *Service) park(ctx context.Context, nc net.Conn, w *Wait) {
 	// No deadline is set here: a Delivery may already have woken the
 	// read, and clearing the deadline would lose that wake-up. The front
@@ -242,10 +242,11 @@ func (s *Service) write(nc net.Conn, resp []byte) error {
 	return err
 }
 
-// linger waits, up to Linger or the server's shutdown, for the client to
-// close first, discarding what it sends: the reference server never closes
-// a connection after answering (spec §2.4), and closing with unread input
-// would reset the connection before the client read the response.
+// linger waits, up to Linger or the server's shutdown, for the client to close
+// first, discarding what it sends: the reference server never closes a
+// connection after answering (docs/peerconnection.md, "Model"), and closing
+// with unread input would reset the connection before the client read the
+// response.
 func (s *Service) linger(ctx context.Context, nc net.Conn) {
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.Linger))
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetReadDeadline(aLongTimeAgo) })

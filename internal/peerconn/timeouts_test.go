@@ -14,10 +14,10 @@ import (
 	"github.com/switchboard/switchboard/internal/testutil"
 )
 
-// The front door's head and body timeouts cut stalled requests, never a
-// parked /wait, which legitimately hangs (spec §4.2): a wait parked before
-// a stalled head and a stalled HTTP body were both cut is still parked,
-// and is answered by the next sign-in.
+// The front door's head and body timeouts cut stalled requests, never a parked
+// /wait, which legitimately hangs (docs/peerconnection.md, "Members, queues and
+// expiry"): a wait parked before a stalled head and a stalled HTTP body were
+// both cut is still parked, and is answered by the next sign-in.
 func TestTimeoutsSpareParkedWait(t *testing.T) {
 	testutil.CheckGoroutines(t, waitFor)
 	const short = 100 * time.Millisecond
@@ -55,7 +55,7 @@ func TestTimeoutsSpareParkedWait(t *testing.T) {
 	w := s.parkedWait(t, 1, 1)
 
 	// Each is answered, then closed by the server (the peerconnection 408
-	// lingers for the client to close first, spec §2.4).
+	// lingers for the client to close first).
 	for _, stalled := range []struct {
 		raw, reply string
 		closed     bool

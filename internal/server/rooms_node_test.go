@@ -124,8 +124,8 @@ func TestProtooClientRooms(t *testing.T) {
 // with the same peerId while its old socket is open. The old one is closed
 // with 4000 (protoo-client emits close and never reconnects), the room
 // survives the swap, and the new peer is served in it: it gets joined,
-// peerJoined and signals, and its requests succeed (docs/protoo.md, the zombie room,
-// §7 #12-13).
+// peerJoined and signals, and its requests succeed (docs/protoo.md,
+// "Differences from protoo-server worth knowing").
 func TestProtooClientTakeoverNoZombieRoom(t *testing.T) {
 	var res struct {
 		FreshLogin struct {
