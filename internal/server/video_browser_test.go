@@ -134,7 +134,11 @@ func TestVideoRoomBrowser(t *testing.T) {
 			return true
 		}
 		if !testutil.Poll(60*time.Second, playing) {
-			t.Fatalf("timed out after 60s waiting for %s playing two remote videos: %+v", p.name, st)
+			all := map[string]map[string]peerStats{}
+			for _, q := range pages {
+				all[q.name] = roomStats(q)
+			}
+			t.Fatalf("timed out after 60s waiting for %s playing two remote videos: %+v; every page: %+v", p.name, st, all)
 		}
 	}
 	firstFrames := time.Since(start)
@@ -252,7 +256,10 @@ func TestVideoRoomUXBrowser(t *testing.T) {
 		t.Errorf("the video error %q is not in the error style", ann.text("#video-error"))
 	}
 	joinVideo(ben, "call")
-	ann.waitFor("the error cleared once ben's channel is open", `document.getElementById('video-error').textContent === ''`)
+	cleared := func() bool { return eval[bool](ann, `document.getElementById('video-error').textContent === ''`) }
+	if !testutil.Poll(60*time.Second, cleared) {
+		t.Fatalf("ann's error %q not cleared within 60s of ben joining; ann: %+v; ben: %+v", ann.text("#video-error"), roomStats(ann), roomStats(ben))
+	}
 	for _, p := range []*appPage{ann, ben} {
 		other := map[string]string{"ann": "ben", "ben": "ann"}[p.name]
 		on := fmt.Sprintf(`document.querySelector('#video-grid figure[data-peer=%q]')?.dataset.video === 'on'`, other)
