@@ -411,12 +411,7 @@ func (b *Memory) Unsubscribe(name string, sub Subscriber) {
 
 // Stats implements Broker.
 func (b *Memory) Stats() Stats {
-	b.mu.Lock()
-	chans := make([]*channel, 0, len(b.channels))
-	for _, ch := range b.channels {
-		chans = append(chans, ch)
-	}
-	b.mu.Unlock()
+	chans := b.snapshot()
 	s := Stats{Channels: len(chans), Published: b.published.Load(), Delivered: b.delivered.Load(),
 		HistoryBytes: b.hist.bytes.Load(), Evicted: b.evicted.Load(), Removed: b.removed.Load()}
 	for _, ch := range chans {

@@ -32,12 +32,7 @@ func (e *QuotaError) Unwrap() error { return ErrChannelQuota }
 // one-off channels do not fill the table. It returns how many it removed.
 // Call it periodically; a create on a full table calls it too.
 func (b *Memory) Sweep() int {
-	b.mu.Lock()
-	chans := make([]*channel, 0, len(b.channels))
-	for _, ch := range b.channels {
-		chans = append(chans, ch)
-	}
-	b.mu.Unlock()
+	chans := b.snapshot()
 	now := b.cfg.Now()
 	n := 0
 	for _, ch := range chans {
@@ -75,4 +70,15 @@ func (b *Memory) remove(ch *channel) {
 		ch.creator.n.Add(-1)
 	}
 	b.removed.Add(1)
+}
+
+// snapshot returns the channels in the table now.
+func (b *Memory) snapshot() []*channel {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	chans := make([]*channel, 0, len(b.channels))
+	for _, ch := range b.channels {
+		chans = append(chans, ch)
+	}
+	return chans
 }
