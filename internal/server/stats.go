@@ -64,6 +64,15 @@ import (
 //   - peerconnQueued: messages queued for peers now.
 //   - peerconnMessages: messages accepted for another peer.
 //   - peerconnRefused: requests answered 503 (queue full, member cap).
+//
+// The front door, which answers some connections itself and closes them:
+//
+//   - refusedOverCapacity: 503, --max-connections were open.
+//   - refusedOverIPCap: 503, --max-connections-per-ip were open from the
+//     client's address.
+//   - refusedBadHeads: 400 or 431, a malformed or too large request head.
+//   - refusedHeadTimeouts: 408, no complete request head within
+//     --head-timeout.
 type Stats struct {
 	UptimeSeconds     float64 `json:"uptimeSeconds"`
 	Connections       int64   `json:"connections"`
@@ -100,6 +109,11 @@ type Stats struct {
 	PeerConnQueued   int   `json:"peerconnQueued"`
 	PeerConnMessages int64 `json:"peerconnMessages"`
 	PeerConnRefused  int64 `json:"peerconnRefused"`
+
+	RefusedOverCapacity int64 `json:"refusedOverCapacity"`
+	RefusedOverIPCap    int64 `json:"refusedOverIPCap"`
+	RefusedBadHeads     int64 `json:"refusedBadHeads"`
+	RefusedHeadTimeouts int64 `json:"refusedHeadTimeouts"`
 }
 
 // Stats returns the current counters.
@@ -107,39 +121,44 @@ func (s *Server) Stats() Stats {
 	m := &s.metrics
 	pc := s.pc.Channel().Stats()
 	bs := s.msg.broker.Stats()
+	fd := s.fd.Stats().Rejected
 	return Stats{
-		UptimeSeconds:     roundTo(time.Since(s.started).Seconds(), 3),
-		Connections:       m.Open.Load(),
-		ConnectionsOpened: m.Opened.Load(),
-		MessagesIn:        m.MessagesIn.Load(),
-		MessagesOut:       m.MessagesOut.Load(),
-		Writes:            m.Writes.Load(),
-		BlockedWrites:     m.BlockedWrites.Load(),
-		SlowConsumers:     m.SlowConsumers.Load(),
-		Dropped:           m.Dropped.Load(),
-		WriteTimeouts:     m.WriteTimeouts.Load(),
-		DeadPeers:         m.DeadPeers.Load(),
-		ProtocolErrors:    m.ProtocolErrors.Load(),
-		Sessions:          s.msg.hub.Sessions(),
-		Channels:          bs.Channels,
-		Subscriptions:     bs.Subscriptions,
-		Published:         bs.Published,
-		Delivered:         bs.Delivered,
-		HistoryBytes:      bs.HistoryBytes,
-		Evicted:           bs.Evicted,
-		IdleRemoved:       bs.Removed,
-		Requests:          s.msg.hub.Counters().Requests.Load(),
-		Rooms:             len(s.msg.hub.Rooms()),
-		Stream:            s.msg.figures.Load(),
-		Detached:          s.msg.hub.Detached(),
-		DetachedEvicted:   s.msg.hub.Counters().Evicted.Load(),
-		BusyRefused:       s.msg.hub.Counters().Busy.Load(),
-		Refusals:          s.msg.hub.Counters().Refused.Load(),
-		PeerConnMembers:   pc.Members,
-		PeerConnParked:    pc.Parked,
-		PeerConnQueued:    pc.Queued,
-		PeerConnMessages:  pc.Messages,
-		PeerConnRefused:   pc.Refused,
+		RefusedOverCapacity: fd.OverCapacity,
+		RefusedOverIPCap:    fd.OverIPCap,
+		RefusedBadHeads:     fd.BadRequest + fd.TooLarge,
+		RefusedHeadTimeouts: fd.Timeout,
+		UptimeSeconds:       roundTo(time.Since(s.started).Seconds(), 3),
+		Connections:         m.Open.Load(),
+		ConnectionsOpened:   m.Opened.Load(),
+		MessagesIn:          m.MessagesIn.Load(),
+		MessagesOut:         m.MessagesOut.Load(),
+		Writes:              m.Writes.Load(),
+		BlockedWrites:       m.BlockedWrites.Load(),
+		SlowConsumers:       m.SlowConsumers.Load(),
+		Dropped:             m.Dropped.Load(),
+		WriteTimeouts:       m.WriteTimeouts.Load(),
+		DeadPeers:           m.DeadPeers.Load(),
+		ProtocolErrors:      m.ProtocolErrors.Load(),
+		Sessions:            s.msg.hub.Sessions(),
+		Channels:            bs.Channels,
+		Subscriptions:       bs.Subscriptions,
+		Published:           bs.Published,
+		Delivered:           bs.Delivered,
+		HistoryBytes:        bs.HistoryBytes,
+		Evicted:             bs.Evicted,
+		IdleRemoved:         bs.Removed,
+		Requests:            s.msg.hub.Counters().Requests.Load(),
+		Rooms:               len(s.msg.hub.Rooms()),
+		Stream:              s.msg.figures.Load(),
+		Detached:            s.msg.hub.Detached(),
+		DetachedEvicted:     s.msg.hub.Counters().Evicted.Load(),
+		BusyRefused:         s.msg.hub.Counters().Busy.Load(),
+		Refusals:            s.msg.hub.Counters().Refused.Load(),
+		PeerConnMembers:     pc.Members,
+		PeerConnParked:      pc.Parked,
+		PeerConnQueued:      pc.Queued,
+		PeerConnMessages:    pc.Messages,
+		PeerConnRefused:     pc.Refused,
 	}
 }
 

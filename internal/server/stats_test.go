@@ -6,6 +6,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/internal/testutil/servertest"
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -166,5 +168,46 @@ func TestStreamFiguresRounded(t *testing.T) {
 		if v := string(pub.Data["intervalSeconds"]); v != "0.007" {
 			t.Errorf("stream intervalSeconds = %s, want 0.007", v)
 		}
+	}
+}
+
+// TestStatsFrontDoorRefusals: connections the front door turns away
+// (503 past --max-connections, 408 for a head that does not come) are
+// counted in /stats, so an operator sees them.
+func TestStatsFrontDoorRefusals(t *testing.T) {
+	ts := servertest.Start(t, server.Config{MaxConnections: 1, HeadReadTimeout: 300 * time.Millisecond})
+	addr := strings.TrimPrefix(ts.URL("http", ""), "http://")
+	hold, err := net.Dial("tcp", addr) // takes the only place and sends nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(over); !strings.HasPrefix(string(b), "HTTP/1.1 503") {
+		t.Fatalf("the connection past the cap got %q, want a 503", b)
+	}
+	over.Close()
+	if b, _ := io.ReadAll(hold); !strings.HasPrefix(string(b), "HTTP/1.1 408") {
+		t.Fatalf("a silent connection got %q, want a 408", b)
+	}
+	var st server.Stats
+	testutil.WaitFor(t, msgWait, "the refusals in /stats", func() bool {
+		// The held connection's place may not be free yet: a 503 or a
+		// closed connection means try again.
+		resp, err := http.Get(ts.URL("http", "/stats"))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return false
+		}
+		return st.RefusedOverCapacity >= 1 && st.RefusedHeadTimeouts == 1
+	})
+	if st.RefusedOverIPCap != 0 || st.RefusedBadHeads != 0 {
+		t.Errorf("refusals that did not happen counted: %+v", st)
 	}
 }
