@@ -67,16 +67,23 @@ func startServer(t testing.TB, cfg Config, fdc frontdoor.Config) *testServer {
 
 func startServerOn(t testing.TB, laddr string, cfg Config, fdc frontdoor.Config) *testServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", laddr)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if cfg.Linger == 0 {
 		cfg.Linger = waitFor
 	}
 	svc := New(cfg)
 	fd := &frontdoor.Server{Config: fdc}
 	fd.Route = func(*httphead.Request) frontdoor.ConnHandler { return svc }
+	return serveOn(t, laddr, svc, fd)
+}
+
+// serveOn serves fd, whose routes lead to svc, on a listener at laddr
+// until the test ends.
+func serveOn(t testing.TB, laddr string, svc *Service, fd *frontdoor.Server) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", laddr)
+	if err != nil {
+		t.Fatal(err)
+	}
 	served := make(chan error, 1)
 	go func() { served <- fd.Serve(ln) }()
 	t.Cleanup(func() {

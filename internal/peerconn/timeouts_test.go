@@ -1,9 +1,6 @@
 package peerconn
 
 import (
-	"context"
-	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,24 +29,7 @@ func TestTimeoutsSpareParkedWait(t *testing.T) {
 		},
 		HTTP: http.NotFoundHandler(), // never reads a body
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- fd.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-		defer cancel()
-		if err := fd.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		svc.Close()
-		if err := <-served; !errors.Is(err, frontdoor.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	s := &testServer{svc: svc, fd: fd, addr: ln.Addr().String()}
+	s := serveOn(t, "127.0.0.1:0", svc, fd)
 
 	s.do(t, signIn("alice"))
 	w := s.parkedWait(t, 1, 1)
