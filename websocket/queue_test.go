@@ -58,12 +58,7 @@ func TestQueueLimitBoundsBacklogNotMessage(t *testing.T) {
 func TestDroppableMakesRoomForLargeMessage(t *testing.T) {
 	c := fakeServerConn(deflateParams{}, false)
 	c.cfg.QueueBytes = 1000
-	c.wbusy.Store(true) // a writer that never comes back for the queue
-	c.done = make(chan struct{})
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	c.nc = a
+	stallWriter(t, c)
 	for range 3 {
 		if err := c.SendDroppable(NewPreparedMessage(OpText, []byte("publication"))); err != nil {
 			t.Fatal(err)

@@ -94,18 +94,23 @@ func BenchmarkPreparedFanout(b *testing.B) {
 	}
 }
 
+// stallWriter gives c a writer that never comes back for its queue, on a
+// pipe closed when the test ends: what is queued stays queued.
+func stallWriter(t *testing.T, c *Conn) {
+	c.wbusy.Store(true)
+	c.done = make(chan struct{})
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	c.nc = a
+}
+
 // TestSendDroppableEvictsOldest fills a queue that no writer drains: the
 // oldest droppable messages make room, replies are never evicted, and the
 // slow-consumer rule applies only when the replies alone pass the limit.
 func TestSendDroppableEvictsOldest(t *testing.T) {
 	c := fakeServerConn(deflateParams{}, false)
 	c.cfg.QueueMessages = 4
-	c.wbusy.Store(true) // a writer that never comes back for the queue
-	c.done = make(chan struct{})
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	c.nc = a
+	stallWriter(t, c)
 	msg := func(s string) *PreparedMessage { return NewPreparedMessage(OpText, []byte(s)) }
 	for _, s := range []string{"p1", "p2", "p3"} {
 		if err := c.SendDroppable(msg(s)); err != nil {
