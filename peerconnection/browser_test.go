@@ -101,7 +101,14 @@ func TestChromiumCallThroughServer(t *testing.T) {
 	t.Logf("data channel between the two pages open and used both ways %v after the browser started", time.Since(start).Round(time.Millisecond))
 	waitLog(ctxA, "alice", "Message from 2")
 	for _, ctx := range []context.Context{ctxA, ctxB} {
-		pair, err := chromedp.Run(ctx, chromedp.Evaluate[string](`selectedPair()`, chromedp.EvalAwaitPromise))
+		// getStats may report the nominated pair a moment after the data
+		// channel opened on it: poll until it names one.
+		var pair string
+		var err error
+		testutil.Poll(waitFor, func() bool {
+			pair, err = chromedp.Run(ctx, chromedp.Evaluate[string](`selectedPair()`, chromedp.EvalAwaitPromise))
+			return err != nil || pair != "none"
+		})
 		if err != nil || pair != "127.0.0.1 -> 127.0.0.1" {
 			t.Errorf("selected candidate pair %q (%v), want loopback", pair, err)
 		}
