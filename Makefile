@@ -3,7 +3,7 @@
 #   make deps    install what the tests need (headless chromium without recommended
 #                packages, test/node packages, Go modules)
 #   make build   build ./switchboard (with its build time for --version)
-#   make test    deps, go vet, and every test with the race detector
+#   make test    deps, lint, and every test with the race detector
 #   make lint    gofmt and go vet
 #   make bench   build the comparison servers (bench/peers) and run the quick
 #                load suite against them and Switchboard: writes BENCHMARKS.md
@@ -32,8 +32,7 @@ build:
 
 # One package at a time (-p 1): the browser and WebRTC tests then share the
 # two cores with nothing else, and a busy machine does not starve them.
-test: deps
-	$(GO) vet ./...
+test: deps lint
 	$(GO) test -race -count=1 -p 1 -timeout 15m ./...
 
 lint:

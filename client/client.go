@@ -264,8 +264,10 @@ func (c *Client) abandon(conn *websocket.Conn, err error) {
 	conn.Close(statusRestoreFailed, "restore failed")
 }
 
-// statusRestoreFailed is the close code of an abandoned reconnect.
-const statusRestoreFailed websocket.StatusCode = 3000
+// statusRestoreFailed is the close code of an abandoned reconnect
+// (docs/protoo.md, "Close codes"): not a clean close, so the server keeps
+// the session for the next attempt.
+const statusRestoreFailed websocket.StatusCode = 4002
 
 // setReady lets requests through on conn if it is still the current one.
 func (c *Client) setReady(conn *websocket.Conn) bool {

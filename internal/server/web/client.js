@@ -12,6 +12,12 @@
 import { Connection } from './protoo.js';
 
 const DO_NOT_RECONNECT = 4000;
+// CLOSE_RESTORE_FAILED closes a reconnect whose restore failed (not a
+// clean close, so the server keeps the session for the next attempt).
+const CLOSE_RESTORE_FAILED = 4002;
+// MAX_HELD bounds the publications a recovering subscription holds back,
+// as the Go client does.
+const MAX_HELD = 4096;
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 10000;
 
@@ -183,7 +189,7 @@ export class Client extends EventTarget {
         this.#setState('closed', `cannot log in again: ${err.message}`);
         return;
       }
-      conn.close(3000, 'restore failed');
+      conn.close(CLOSE_RESTORE_FAILED, 'restore failed');
       return;
     }
     this.#attempt = 0;
@@ -194,16 +200,24 @@ export class Client extends EventTarget {
   #receive(p) {
     const sub = this.#subs.get(p.channel);
     if (!sub) return;
-    if (sub.recovering) { sub.held.push(p); return; }
+    if (sub.recovering) { this.#hold(sub, p); return; }
     if (p.offset <= sub.offset) return;
     if (p.offset > sub.offset + 1 && sub.epoch) {
       sub.recovering = true;
-      sub.held.push(p);
+      this.#hold(sub, p);
       this.#recoverGap(p.channel, sub);
       return;
     }
     sub.offset = p.offset;
     sub.handler(p);
+  }
+
+  // #hold keeps a live publication back while a recovery runs, at most
+  // MAX_HELD of them: past it the oldest go, and their offsets show the
+  // gap again once the recovery ends.
+  #hold(sub, p) {
+    if (sub.held.length >= MAX_HELD) sub.held.shift();
+    sub.held.push(p);
   }
 
   async #recoverGap(channel, sub) {
