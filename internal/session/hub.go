@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -129,9 +128,6 @@ func NewHub(cfg Config) *Hub {
 	return h
 }
 
-// Broker returns the hub's broker.
-func (h *Hub) Broker() broker.Broker { return h.broker }
-
 // Counters returns the hub's counters.
 func (h *Hub) Counters() *Counters { return &h.stats }
 
@@ -245,9 +241,6 @@ type Session struct {
 }
 
 var _ broker.Subscriber = (*Session)(nil)
-
-// Key returns the session id.
-func (s *Session) Key() string { return s.key }
 
 // Name returns the login name.
 func (s *Session) Name() string { return s.name }
@@ -372,11 +365,4 @@ func (s *Session) subscribed(channel string, on bool) bool {
 		delete(s.subs, channel)
 	}
 	return true
-}
-
-// Subscriptions returns the session's channels, sorted.
-func (s *Session) Subscriptions() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.subs))
 }

@@ -12,17 +12,17 @@ func registerRoomMethods(m *Mux) {
 	Handle(m, "join", false, joinRoom)
 	Handle(m, "leave", false, leaveRoom)
 	Handle(m, "signal", false, signalPeer)
-	for _, name := range SFUMethods {
+	for _, name := range sfuMethods {
 		Handle(m, name, true, func(_ *Call, _ *json.RawMessage) (any, error) {
 			return nil, protoo.Errorf(protoo.CodeUnknownMethod, "%s needs an SFU: media is peer-to-peer here, relay SDP and ICE with signal", name)
 		})
 	}
 }
 
-// SFUMethods are the mediasoup-demo requests that need a media router
+// sfuMethods are the mediasoup-demo requests that need a media router
 // (docs/rooms.md). Switchboard relays signaling only, so each gets
 // error 501 with a reason saying so, at once.
-var SFUMethods = []string{
+var sfuMethods = []string{
 	"getRouterRtpCapabilities", "createWebRtcTransport", "connectWebRtcTransport", "restartIce",
 	"produce", "closeProducer", "pauseProducer", "resumeProducer",
 	"pauseConsumer", "resumeConsumer", "setConsumerPreferredLayers", "setConsumerPriority", "requestConsumerKeyFrame",
