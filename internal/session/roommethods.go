@@ -59,8 +59,13 @@ func joinRoom(call *Call, req *joinRequest) (any, error) {
 	}
 	// The reply goes out before the others' peerJoined, so that no signal
 	// from a member who heard of the join overtakes it.
-	reply := func(res *joinResult) { call.Reply(res) }
-	return call.Client.hub.rooms.joinReply(call.Client.Session(), *room, info, reply)
+	reply := func(res *JoinResult) { call.Reply(res) }
+	return call.Client.hub.join(call.Client.Session(), *room, info, reply)
+}
+
+// join joins s to a room, refused once s has ended.
+func (h *Hub) join(s *Session, room string, info json.RawMessage, reply func(*JoinResult)) (*JoinResult, error) {
+	return h.rooms.Join(Join{Member: s.member(), Room: room, Info: info, Reply: reply, Ended: s.isEnded})
 }
 
 type leaveRequest struct {
@@ -75,7 +80,7 @@ func (r *leaveRequest) validate() error {
 }
 
 func leaveRoom(call *Call, req *leaveRequest) (any, error) {
-	if err := call.Client.hub.rooms.leave(call.Client.Session(), *req.Room); err != nil {
+	if err := call.Client.hub.rooms.Leave(call.Client.Session().member(), *req.Room); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -101,7 +106,7 @@ func (r *signalRequest) validate() error {
 
 func signalPeer(call *Call, req *signalRequest) (any, error) {
 	h := call.Client.hub
-	if err := h.rooms.signal(call.Client.Session(), *req.Room, *req.To, req.Data); err != nil {
+	if err := h.rooms.Signal(call.Client.Session().member(), *req.Room, *req.To, req.Data); err != nil {
 		if protoo.CodeOf(err) == protoo.CodeTooMany {
 			h.stats.Busy.Add(1)
 		}
