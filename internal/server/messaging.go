@@ -61,6 +61,12 @@ type MessagingConfig struct {
 	// publish or subscribe) that are still in use; one more is error
 	// 429. Default 100; negative: no cap.
 	ChannelsPerSession int
+	// Directory, Router and Rooms are the session seams (session.Config):
+	// names, delivery by session key, and rooms. nil: the in-memory
+	// implementations of one node.
+	Directory session.Directory
+	Router    session.Router
+	Rooms     session.Rooms
 }
 
 // sweepInterval is how often idle channels are removed.
@@ -94,6 +100,9 @@ func newMessaging(s *Server) *messaging {
 			MaxDetachedPerIP:   cfg.MaxDetachedPerIP,
 			MaxRoomInfoBytes:   cfg.MaxRoomInfoBytes,
 			Broker:             b,
+			Directory:          cfg.Directory,
+			Router:             cfg.Router,
+			Rooms:              cfg.Rooms,
 			Logger:             s.log,
 		}),
 		broker: b,

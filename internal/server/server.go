@@ -121,7 +121,7 @@ func New(cfg Config) *Server {
 	// The raw endpoints' handlers keep nothing of a message's data after
 	// the call: their connections reuse message buffers.
 	s.ws = map[string]session.Handler{
-		"/echo": session.Echo,
+		"/echo": session.Echo(),
 	}
 	s.msg = newMessaging(s)
 	s.fd = &frontdoor.Server{

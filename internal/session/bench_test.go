@@ -64,7 +64,7 @@ func BenchmarkSignal(b *testing.B) {
 	a := benchClient(b, h, "a")
 	bc := benchClient(b, h, "b")
 	for _, c := range []*Client{a, bc} {
-		if _, err := h.rooms.join(c.Session(), "r", nil); err != nil {
+		if _, err := h.join(c.Session(), "r", nil, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

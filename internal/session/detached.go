@@ -47,6 +47,9 @@ func (h *Hub) detached(s *Session, clean bool, addr net.Addr) {
 		}
 	})
 	s.mu.Unlock()
+	if err := h.dir.SetOnline(s.name, s.key, false, ""); err != nil {
+		h.log.Warn("session: directory lost a session of this node", "name", s.name, "key", s.key, "err", err)
+	}
 	evicted := h.park(s, addrBlock(addr))
 	h.mu.Unlock()
 	for _, v := range evicted {
@@ -141,15 +144,15 @@ func (h *Hub) end(s *Session, owner *Client) bool {
 	}
 	clear(s.subs)
 	s.mu.Unlock()
-	if h.byName[s.name] == s {
-		delete(h.byName, s.name)
-	}
+	delete(h.local, s.key)
+	h.dir.Release(s.name, s.key)
+	h.router.Remove(s.key)
 	h.unpark(s)
 	h.mu.Unlock()
 	for _, ch := range subs {
 		h.broker.Unsubscribe(ch, s)
 	}
-	h.rooms.leaveAll(s)
+	h.rooms.LeaveAll(s.member())
 	h.presence("leave", s.name)
 	h.log.Debug("session: ended", "name", s.name, "key", s.key)
 	return true

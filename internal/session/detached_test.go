@@ -79,3 +79,14 @@ func TestRoomInfoBudget(t *testing.T) {
 	var small json.RawMessage
 	c.ok(t, "join", map[string]any{"room": "r4"}, &small)
 }
+
+// lookup returns this node's session called name, or nil.
+func (h *Hub) lookup(name string) *Session {
+	e, ok := h.dir.Lookup(name)
+	if !ok {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.local[e.Key]
+}

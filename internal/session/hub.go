@@ -3,20 +3,19 @@ package session
 import (
 	"container/list"
 	"crypto/rand"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"log/slog"
-	"maps"
 	"math"
 	"net/url"
-	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/broker"
-	"github.com/switchboard/switchboard/websocket"
 )
 
 // Config configures a Hub. The zero value works; every field documents its
@@ -49,6 +48,21 @@ type Config struct {
 	// Broker carries the channels. Default broker.NewMemory with the
 	// built-in rules.
 	Broker broker.Broker
+	// Node names this node in session keys: a session's key is Node +
+	// "-" + a counter of the node, so keys of different nodes never
+	// collide, and the node of a key is the key up to its last "-".
+	// Default a random 8-character id, new with every process.
+	Node string
+	// Directory maps login names to sessions (seams.go). Default
+	// NewMemoryDirectory.
+	Directory Directory
+	// Router delivers direct messages and room notices by session key.
+	// Default NewMemoryRouter.
+	Router Router
+	// Rooms are the signaling rooms. Default NewMemoryRooms over Router
+	// with MaxRoomMembers, MaxRoomsPerSession and MaxRoomInfoBytes
+	// (which a Rooms given here enforces by itself).
+	Rooms Rooms
 	// Logger receives session events; nil discards them.
 	Logger *slog.Logger
 }
@@ -56,17 +70,22 @@ type Config struct {
 // MaxNameLength is the longest login name, in characters.
 const MaxNameLength = 64
 
-// Hub is the messaging service: the registry of sessions by name and the
-// method mux every connection's requests go through.
+// Hub is the messaging service: the method mux every connection's
+// requests go through, and this node's sessions. Names, delivery and
+// rooms are behind the seams of Config (Directory, Router, Rooms); the
+// hub keeps what is node-local: the *Session values by key, the login
+// deadlines, the grace timers and the detached caps.
 type Hub struct {
 	cfg    Config
 	log    *slog.Logger
 	broker broker.Broker
 	mux    *Mux
-	rooms  *rooms
+	dir    Directory
+	router Router
+	rooms  Rooms
 
 	mu     sync.Mutex
-	byName map[string]*Session
+	local  map[string]*Session // this node's sessions by key
 	closed bool
 	parked list.List      // detached sessions, oldest first
 	perIP  map[string]int // detached sessions per address block
@@ -120,40 +139,46 @@ func NewHub(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, byName: make(map[string]*Session),
-		perIP: make(map[string]int), refusals: newRefusalLog(cfg.Logger),
-		rooms: newRooms(cfg.MaxRoomMembers, cfg.MaxRoomsPerSession, cfg.MaxRoomInfoBytes)}
+	if cfg.Node == "" {
+		cfg.Node = newNodeID()
+	}
+	if cfg.Directory == nil {
+		cfg.Directory = NewMemoryDirectory()
+	}
+	if cfg.Router == nil {
+		cfg.Router = NewMemoryRouter()
+	}
+	if cfg.Rooms == nil {
+		cfg.Rooms = NewMemoryRooms(cfg.Router, RoomLimits{MaxMembers: cfg.MaxRoomMembers,
+			MaxPerSession: cfg.MaxRoomsPerSession, MaxInfoPerMember: cfg.MaxRoomInfoBytes})
+	}
+	h := &Hub{cfg: cfg, log: cfg.Logger, broker: cfg.Broker, dir: cfg.Directory, router: cfg.Router,
+		rooms: cfg.Rooms, local: make(map[string]*Session),
+		perIP: make(map[string]int), refusals: newRefusalLog(cfg.Logger)}
 	h.mux = NewMux()
 	registerMethods(h.mux)
 	registerRoomMethods(h.mux)
 	return h
 }
 
-// Broker returns the hub's broker.
-func (h *Hub) Broker() broker.Broker { return h.broker }
-
 // Counters returns the hub's counters.
 func (h *Hub) Counters() *Counters { return &h.stats }
 
-// Sessions returns the number of sessions, attached or in their grace
-// period.
+// Node returns the node's name, the prefix of its session keys.
+func (h *Hub) Node() string { return h.cfg.Node }
+
+// Sessions returns the number of this node's sessions, attached or in
+// their grace period.
 func (h *Hub) Sessions() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.byName)
+	return len(h.local)
 }
 
-// Online returns the sorted names of the sessions with a connection.
+// Online returns the sorted names of the sessions with a connection, as
+// the Directory lists them.
 func (h *Hub) Online() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	names := make([]string, 0, len(h.byName))
-	for name, s := range h.byName {
-		if s.attached() != nil {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
+	names, _ := h.dir.Online("", math.MaxInt)
 	return names
 }
 
@@ -163,7 +188,7 @@ func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
 	var waiting []*Session
-	for _, s := range h.byName {
+	for _, s := range h.local {
 		s.mu.Lock()
 		if s.grace != nil {
 			s.grace.Stop()
@@ -209,174 +234,20 @@ func (h *Hub) presence(event, name string) {
 	}
 }
 
-// lookup returns the session called name while it has a connection.
-func (h *Hub) lookup(name string) *Session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.byName[name]
-}
-
 func newToken() string {
 	var b [18]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Session is one logged-in client: it outlives a connection for the
-// resume grace period. It is the broker subscriber for its channels.
-type Session struct {
-	hub    *Hub
-	key    string
-	name   string
-	viaURL bool   // created by a URL peerId login, which a newer URL login may take over
-	resume string // the resume token; guarded by hub.mu
-
-	// Guarded by hub.mu: the session's place among the detached ones.
-	ip     string        // the address block of the connection it lost
-	parked *list.Element // in Hub.parked, while detached
-
-	mu     sync.Mutex
-	client *Client // the connection, nil while detached
-	subs   map[string]struct{}
-	grace  *time.Timer
-	ended  bool
-
-	quota broker.Quota // the channels this session created
+// newNodeID is a random node name of 8 base32 characters.
+func newNodeID() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
 }
 
-var _ broker.Subscriber = (*Session)(nil)
-
-// Key returns the session id.
-func (s *Session) Key() string { return s.key }
-
-// Name returns the login name.
-func (s *Session) Name() string { return s.name }
-
-// attach makes c the session's connection and returns the one it
-// replaces, if any.
-func (s *Session) attach(c *Client) *Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	old := s.client
-	s.client = c
-	if s.grace != nil {
-		s.grace.Stop()
-		s.grace = nil
-	}
-	return old
-}
-
-// attached returns the session's connection, or nil.
-func (s *Session) attached() *Client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.client
-}
-
-// Deliver queues a publication on the session's connection as a
-// droppable frame; a detached session recovers it by offset on resume.
-func (s *Session) Deliver(m *websocket.PreparedMessage) {
-	s.mu.Lock()
-	c := s.client
-	if c != nil {
-		_ = c.t.SendDroppable(m)
-	}
-	s.mu.Unlock()
-}
-
-// sendDirect queues a direct message on the session's connection; it
-// reports false when the session has none.
-func (s *Session) sendDirect(m *websocket.PreparedMessage) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client == nil {
-		return false
-	}
-	return s.client.t.Send(m) == nil
-}
-
-// Direct-message errors of sendFrom.
-var (
-	errOffline = errors.New("session: offline")
-	errBusy    = errors.New("session: recipient's queue is half full")
-)
-
-// sendFrom queues a direct message from another client (a send, a
-// signal) of n bytes. It refuses it with errBusy when it would take the
-// connection's outbound queue past half of either limit, unless the queue
-// is empty: the other half stays for replies, room notices and the
-// server, so that one sender's flood is refused (429) before the
-// slow-consumer rule closes the receiver.
-func (s *Session) sendFrom(m *websocket.PreparedMessage, n int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.client == nil {
-		return errOffline
-	}
-	if busy(s.client.t, n) {
-		return errBusy
-	}
-	if s.client.t.Send(m) != nil {
-		return errOffline
-	}
-	return nil
-}
-
-// canTake reports whether the session could take a direct message of n
-// bytes now: nil, errOffline or errBusy (see sendFrom).
-func (s *Session) canTake(n int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.client == nil:
-		return errOffline
-	case busy(s.client.t, n):
-		return errBusy
-	}
-	return nil
-}
-
-// busy reports whether n more bytes would take t's queue past half of
-// either limit (see sendFrom).
-func busy(t Transport, n int) bool {
-	q, ok := t.(queueReporter)
-	if !ok {
-		return false
-	}
-	st := q.Queued()
-	if st.Messages == 0 {
-		return false // one message always fits an empty queue
-	}
-	return 2*(st.Messages+1) > st.MaxMessages || 2*(st.Bytes+n) > st.MaxBytes
-}
-
-// queueReporter is implemented by transports that tell how full their
-// outbound queue is (websocket.Conn).
-type queueReporter interface {
-	Queued() websocket.QueueState
-}
-
-var _ queueReporter = (*websocket.Conn)(nil)
-
-// subscribed records a subscription; it reports false when the session
-// has ended (the caller then unsubscribes again).
-func (s *Session) subscribed(channel string, on bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended {
-		return false
-	}
-	if on {
-		s.subs[channel] = struct{}{}
-	} else {
-		delete(s.subs, channel)
-	}
-	return true
-}
-
-// Subscriptions returns the session's channels, sorted.
-func (s *Session) Subscriptions() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Sorted(maps.Keys(s.subs))
+// newKey returns a new session key of this node.
+func (h *Hub) newKey() string {
+	return h.cfg.Node + "-" + strconv.FormatUint(h.nextKey.Add(1), 10)
 }

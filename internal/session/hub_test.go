@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/broker"
@@ -199,28 +200,44 @@ func TestTakeoverKeepsSubscriptions(t *testing.T) {
 	}
 }
 
+// TestLoginDeadline runs in a synctest bubble: the 200 ms deadline passes
+// on the bubble's fake clock.
 func TestLoginDeadline(t *testing.T) {
-	h := NewHub(Config{LoginTimeout: 200 * time.Millisecond})
-	defer h.Close()
-	idle := open(h, "")
-	quick := open(h, "")
-	quick.ok(t, "login", map[string]string{"name": "q"}, nil)
-	waitUntil(t, "the idle socket closed", func() bool { c, _ := idle.t.closeCode(); return c != 0 })
-	if code, reason := idle.t.closeCode(); code != websocket.StatusDoNotReconnect || reason != "login timeout" {
-		t.Fatalf("closed with %d %q", code, reason)
-	}
-	if len(idle.t.notes("error")) != 1 {
-		t.Fatal("no error notification before the close")
-	}
-	if h.Counters().LoginLimit.Load() != 1 {
-		t.Fatal("logged-in socket hit the deadline")
-	}
-	if c, _ := quick.t.closeCode(); c != 0 {
-		t.Fatal("logged-in socket closed")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub(Config{LoginTimeout: 200 * time.Millisecond})
+		defer h.Close()
+		idle := open(h, "")
+		quick := open(h, "")
+		quick.ok(t, "login", map[string]string{"name": "q"}, nil)
+		time.Sleep(199 * time.Millisecond)
+		synctest.Wait()
+		if c, _ := idle.t.closeCode(); c != 0 {
+			t.Fatal("the idle socket closed before its deadline")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if code, reason := idle.t.closeCode(); code != websocket.StatusDoNotReconnect || reason != "login timeout" {
+			t.Fatalf("closed with %d %q", code, reason)
+		}
+		if len(idle.t.notes("error")) != 1 {
+			t.Fatal("no error notification before the close")
+		}
+		if h.Counters().LoginLimit.Load() != 1 {
+			t.Fatal("logged-in socket hit the deadline")
+		}
+		if c, _ := quick.t.closeCode(); c != 0 {
+			t.Fatal("logged-in socket closed")
+		}
+	})
 }
 
+// TestResumeGrace runs in a synctest bubble: the 300 ms grace passes on
+// the bubble's fake clock.
 func TestResumeGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { testResumeGrace(t) })
+}
+
+func testResumeGrace(t *testing.T) {
 	h := NewHub(Config{ResumeGrace: 300 * time.Millisecond})
 	defer h.Close()
 	watch := open(h, "")
@@ -234,8 +251,16 @@ func TestResumeGrace(t *testing.T) {
 		t.Fatal("abnormal close ended the session at once")
 	}
 	watch.fails(t, protoo.CodeNotFound, "send", map[string]any{"to": "a", "data": 1})
-	// The session is removed before its expiry is counted.
-	waitUntil(t, "the grace period to end", func() bool { return h.Sessions() == 1 && h.Counters().Expired.Load() == 1 })
+	time.Sleep(299 * time.Millisecond)
+	synctest.Wait()
+	if h.Sessions() != 2 {
+		t.Fatal("the session ended before its grace period")
+	}
+	time.Sleep(time.Millisecond)
+	synctest.Wait()
+	if h.Sessions() != 1 || h.Counters().Expired.Load() != 1 {
+		t.Fatalf("after the grace period: %d sessions, %d expired", h.Sessions(), h.Counters().Expired.Load())
+	}
 	// A clean close ends a session at once.
 	b := open(h, "")
 	b.ok(t, "login", map[string]string{"name": "b"}, nil)

@@ -1,10 +1,9 @@
 package session
 
 import (
-	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/url"
-	"strconv"
 
 	"github.com/switchboard/switchboard/internal/names"
 	"github.com/switchboard/switchboard/protoo"
@@ -59,12 +58,12 @@ func (h *Hub) openURL(c *Client, query url.Values) {
 		}{dn})
 	}
 	c.urlRoom = roomID
-	var jr *joinResult
+	var jr *JoinResult
 	var prepare func(s *Session) error
 	if withRoom {
 		// Join on the session before taking it over.
 		prepare = func(s *Session) (err error) {
-			jr, err = h.rooms.join(s, roomID, info)
+			jr, err = h.join(s, roomID, info, nil)
 			return err
 		}
 	}
@@ -79,7 +78,7 @@ func (h *Hub) openURL(c *Client, query url.Values) {
 	}
 	if jr == nil { // a new session: it joins now
 		s := c.Session()
-		if jr, err = h.rooms.join(s, roomID, info); err != nil {
+		if jr, err = h.join(s, roomID, info, nil); err != nil {
 			refuse(err)
 			h.end(s, c)
 			return
@@ -120,62 +119,76 @@ func (h *Hub) login(c *Client, name, resume string, viaURL bool, prepare func(*S
 // deadline is claimed and before the session is.
 var testHookLogin func(c *Client)
 
-// claim finds or creates the session for login and attaches c to it.
+// claim finds or creates the session for login and attaches c to it:
+// it claims the name in the Directory, and when the name is held, asks
+// the Directory whether this login may take the session over.
 func (h *Hub) claim(c *Client, name, resume string, viaURL bool, prepare func(*Session) error) (*loginResult, error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil, protoo.Errorf(protoo.CodeInternal, "server shutting down")
 	}
-	s := h.byName[name]
-	if s == nil {
-		s = &Session{
-			hub:    h,
-			key:    strconv.FormatUint(h.nextKey.Add(1), 10),
-			name:   name,
-			resume: newToken(),
-			viaURL: viaURL,
-			subs:   make(map[string]struct{}),
-		}
+	s := &Session{hub: h, key: h.newKey(), name: name, viaURL: viaURL, subs: make(map[string]struct{})}
+	token := newToken()
+	switch err := h.dir.Claim(Entry{Name: name, Key: s.key, Node: h.cfg.Node, ViaURL: viaURL}, token); {
+	case err == nil:
 		if !c.adopt(s) {
+			h.dir.Release(name, s.key)
 			h.mu.Unlock()
 			return nil, errConnClosed
 		}
 		s.attach(c)
-		h.byName[name] = s
-		res := s.result(false)
+		h.local[s.key] = s
+		h.router.Add(s.key, s)
+		res := s.result(false, token)
 		h.mu.Unlock()
 		h.stats.Logins.Add(1)
 		h.presence("join", name)
 		h.log.Debug("session: login", "name", name, "key", s.key)
 		return res, nil
-	}
-	byToken := resume != "" && subtle.ConstantTimeCompare([]byte(resume), []byte(s.resume)) == 1
-	if !byToken && !(viaURL && s.viaURL) {
+	case !errors.Is(err, ErrNameTaken):
 		h.mu.Unlock()
-		return nil, protoo.Errorf(protoo.CodeConflict, "name %q is taken", name)
+		return nil, err
+	}
+	e, byToken, err := h.dir.Authorize(name, resume, viaURL)
+	if err == nil {
+		if s = h.local[e.Key]; s == nil {
+			err = ErrNameTaken // held by a session of another node
+		}
 	}
 	h.mu.Unlock()
+	switch {
+	case errors.Is(err, ErrNoSession):
+		return nil, errEndedMeanwhile(name)
+	case err != nil:
+		return nil, protoo.Errorf(protoo.CodeConflict, "name %q is taken", name)
+	}
 	if prepare != nil {
 		if err := prepare(s); err != nil {
 			return nil, err
 		}
 	}
 	h.mu.Lock()
-	if h.byName[name] != s { // ended meanwhile
+	if h.local[s.key] != s { // ended meanwhile
 		h.mu.Unlock()
-		return nil, protoo.Errorf(protoo.CodeConflict, "the session called %q ended while logging in: log in again", name)
+		return nil, errEndedMeanwhile(name)
 	}
 	if !c.adopt(s) {
 		h.mu.Unlock()
 		return nil, errConnClosed
 	}
-	if !byToken {
-		s.resume = newToken() // the old connection's token dies with it
+	rotate := ""
+	if byToken {
+		token = resume
+	} else {
+		rotate = token // the old connection's token dies with it
+	}
+	if err := h.dir.SetOnline(name, s.key, true, rotate); err != nil {
+		h.log.Warn("session: directory lost a session of this node", "name", name, "key", s.key, "err", err)
 	}
 	h.unpark(s)
 	old := s.attach(c)
-	res := s.result(true)
+	res := s.result(true, token)
 	h.mu.Unlock()
 	h.stats.Logins.Add(1)
 	if old != nil {
@@ -186,11 +199,15 @@ func (h *Hub) claim(c *Client, name, resume string, viaURL bool, prepare func(*S
 	return res, nil
 }
 
+func errEndedMeanwhile(name string) error {
+	return protoo.Errorf(protoo.CodeConflict, "the session called %q ended while logging in: log in again", name)
+}
+
 var errConnClosed = protoo.Errorf(protoo.CodeBadRequest, "connection closed")
 
-// result is the login reply for s. The caller holds h.mu (s.resume).
-func (s *Session) result(resumed bool) *loginResult {
-	return &loginResult{Key: s.key, Name: s.name, Welcome: "Welcome " + s.name, Resume: s.resume, Resumed: resumed}
+// result is the login reply for s with its resume token.
+func (s *Session) result(resumed bool, resume string) *loginResult {
+	return &loginResult{Key: s.key, Name: s.name, Welcome: "Welcome " + s.name, Resume: resume, Resumed: resumed}
 }
 
 // validName checks a login name: 1 to 64 characters under the naming

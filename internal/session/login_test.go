@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/switchboard/switchboard/protoo"
@@ -183,14 +184,17 @@ func TestLoginDeadlineRace(t *testing.T) {
 // TestLoginDeadlineAfterFailedLogin: a failed login gives the deadline
 // back, so a client cannot stay unauthenticated by failing logins.
 func TestLoginDeadlineAfterFailedLogin(t *testing.T) {
-	h := NewHub(Config{LoginTimeout: 300 * time.Millisecond})
-	defer h.Close()
-	taker := open(h, "")
-	taker.ok(t, "login", map[string]string{"name": "taken"}, nil)
-	c := open(h, "")
-	c.fails(t, protoo.CodeConflict, "login", map[string]string{"name": "taken"})
-	waitUntil(t, "the deadline to close the connection", func() bool { code, _ := c.t.closeCode(); return code != 0 })
-	if code, reason := c.t.closeCode(); code != websocket.StatusDoNotReconnect || reason != "login timeout" {
-		t.Fatalf("closed %d %q", code, reason)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHub(Config{LoginTimeout: 300 * time.Millisecond})
+		defer h.Close()
+		taker := open(h, "")
+		taker.ok(t, "login", map[string]string{"name": "taken"}, nil)
+		c := open(h, "")
+		c.fails(t, protoo.CodeConflict, "login", map[string]string{"name": "taken"})
+		time.Sleep(300 * time.Millisecond)
+		synctest.Wait()
+		if code, reason := c.t.closeCode(); code != websocket.StatusDoNotReconnect || reason != "login timeout" {
+			t.Fatalf("closed %d %q", code, reason)
+		}
+	})
 }

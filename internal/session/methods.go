@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 
 	"github.com/switchboard/switchboard/internal/broker"
 	"github.com/switchboard/switchboard/internal/names"
@@ -65,8 +64,8 @@ type message struct {
 
 func send(call *Call, req *sendRequest) (any, error) {
 	h := call.Client.hub
-	to := h.lookup(*req.To)
-	if to == nil {
+	to, ok := h.dir.Lookup(*req.To)
+	if !ok {
 		return nil, protoo.Errorf(protoo.CodeNotFound, "no client named %q is online", *req.To)
 	}
 	data, err := json.Marshal(message{From: call.Client.Session().Name(), Data: req.Data})
@@ -74,10 +73,10 @@ func send(call *Call, req *sendRequest) (any, error) {
 		return nil, err
 	}
 	b := protoo.AppendNotification(nil, "message", data)
-	switch to.sendFrom(websocket.NewPreparedMessage(websocket.OpText, b), len(b)) {
-	case errOffline:
+	switch h.router.Send(to.Key, websocket.NewPreparedMessage(websocket.OpText, b), len(b)) {
+	case ErrOffline:
 		return nil, protoo.Errorf(protoo.CodeNotFound, "%q is offline", *req.To)
-	case errBusy:
+	case ErrBusy:
 		h.stats.Busy.Add(1)
 		return nil, protoo.Errorf(protoo.CodeTooMany, "%q is not keeping up: its queue is half full, try again later", *req.To)
 	}
@@ -112,16 +111,8 @@ func online(call *Call, req *onlineRequest) (any, error) {
 	if req.Limit != nil {
 		limit = min(*req.Limit, MaxOnlinePage)
 	}
-	names := call.Client.hub.Online()
-	i, found := slices.BinarySearch(names, req.After)
-	if found {
-		i++
-	}
-	names = names[i:]
-	if len(names) <= limit {
-		return onlineReply{Names: names}, nil
-	}
-	return onlineReply{Names: names[:limit], More: true}, nil
+	names, more := call.Client.hub.dir.Online(req.After, limit)
+	return onlineReply{Names: names, More: more}, nil
 }
 
 type subscribeRequest struct {

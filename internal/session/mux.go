@@ -80,15 +80,6 @@ func (m *Mux) inline(names ...string) {
 	}
 }
 
-// Methods returns the registered names.
-func (m *Mux) Methods() []string {
-	names := make([]string, 0, len(m.methods))
-	for n := range m.methods {
-		names = append(names, n)
-	}
-	return names
-}
-
 // serve runs a request and answers it exactly once. Only the inline
 // methods run on the calling goroutine, the connection's reader; the others
 // (login, subscribe, ...) run on a goroutine of their own, see onOwnStack.

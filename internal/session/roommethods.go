@@ -12,17 +12,17 @@ func registerRoomMethods(m *Mux) {
 	Handle(m, "join", false, joinRoom)
 	Handle(m, "leave", false, leaveRoom)
 	Handle(m, "signal", false, signalPeer)
-	for _, name := range SFUMethods {
+	for _, name := range sfuMethods {
 		Handle(m, name, true, func(_ *Call, _ *json.RawMessage) (any, error) {
 			return nil, protoo.Errorf(protoo.CodeUnknownMethod, "%s needs an SFU: media is peer-to-peer here, relay SDP and ICE with signal", name)
 		})
 	}
 }
 
-// SFUMethods are the mediasoup-demo requests that need a media router
+// sfuMethods are the mediasoup-demo requests that need a media router
 // (docs/rooms.md). Switchboard relays signaling only, so each gets
 // error 501 with a reason saying so, at once.
-var SFUMethods = []string{
+var sfuMethods = []string{
 	"getRouterRtpCapabilities", "createWebRtcTransport", "connectWebRtcTransport", "restartIce",
 	"produce", "closeProducer", "pauseProducer", "resumeProducer",
 	"pauseConsumer", "resumeConsumer", "setConsumerPreferredLayers", "setConsumerPriority", "requestConsumerKeyFrame",
@@ -59,8 +59,13 @@ func joinRoom(call *Call, req *joinRequest) (any, error) {
 	}
 	// The reply goes out before the others' peerJoined, so that no signal
 	// from a member who heard of the join overtakes it.
-	reply := func(res *joinResult) { call.Reply(res) }
-	return call.Client.hub.rooms.joinReply(call.Client.Session(), *room, info, reply)
+	reply := func(res *JoinResult) { call.Reply(res) }
+	return call.Client.hub.join(call.Client.Session(), *room, info, reply)
+}
+
+// join joins s to a room, refused once s has ended.
+func (h *Hub) join(s *Session, room string, info json.RawMessage, reply func(*JoinResult)) (*JoinResult, error) {
+	return h.rooms.Join(Join{Member: s.member(), Room: room, Info: info, Reply: reply, Ended: s.isEnded})
 }
 
 type leaveRequest struct {
@@ -75,7 +80,7 @@ func (r *leaveRequest) validate() error {
 }
 
 func leaveRoom(call *Call, req *leaveRequest) (any, error) {
-	if err := call.Client.hub.rooms.leave(call.Client.Session(), *req.Room); err != nil {
+	if err := call.Client.hub.rooms.Leave(call.Client.Session().member(), *req.Room); err != nil {
 		return nil, err
 	}
 	return struct{}{}, nil
@@ -101,7 +106,7 @@ func (r *signalRequest) validate() error {
 
 func signalPeer(call *Call, req *signalRequest) (any, error) {
 	h := call.Client.hub
-	if err := h.rooms.signal(call.Client.Session(), *req.Room, *req.To, req.Data); err != nil {
+	if err := h.rooms.Signal(call.Client.Session().member(), *req.Room, *req.To, req.Data); err != nil {
 		if protoo.CodeOf(err) == protoo.CodeTooMany {
 			h.stats.Busy.Add(1)
 		}

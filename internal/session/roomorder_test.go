@@ -171,7 +171,7 @@ func TestJoinReplyBeforePeerJoined(t *testing.T) {
 	joiner := open(h, "")
 	joiner.ok(t, "login", map[string]string{"name": "j"}, nil)
 	replies := 0
-	_, err := h.rooms.joinReply(joiner.Session(), "r", nil, func(res *joinResult) {
+	_, err := h.join(joiner.Session(), "r", nil, func(res *JoinResult) {
 		replies++
 		if n := len(watcher.t.notes("peerJoined")); n != 0 {
 			t.Errorf("the watcher got %d peerJoined before the joiner's reply", n)

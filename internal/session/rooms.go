@@ -24,9 +24,8 @@ const (
 	DefaultMaxRoomInfoBytes = 64 << 10
 )
 
-// rooms is the hub's room registry: WebRTC signaling rooms whose members
-// are sessions (not connections), so that a connection taken over or
-// resumed keeps its rooms and nobody sees it leave.
+// MemoryRooms are the Rooms of one node, members by session key, their
+// notifications delivered through a Router.
 //
 // Notifications (peerJoined, peerLeft, signal) are decided under mu, in
 // the order of the changes they report, and queued in out; they are
@@ -34,28 +33,42 @@ const (
 // by flush, which sends the queue in that order under sendMu. So joins,
 // leaves and signals do not wait for each other's sends, and every member
 // still sees a peer's peerJoined before its peerLeft, and one sender's
-// signals in the order they were sent.
-type rooms struct {
+// signals in the order they were sent. sendMu is one per node, not per
+// room: a session's leaving of all its rooms, and the signals of one
+// sender to several rooms, are then ordered too.
+type MemoryRooms struct {
+	router     Router
 	maxMembers int
 	maxPerSess int
 	maxInfo    int // info bytes per session, over all its rooms
 
 	mu     sync.Mutex
 	byName map[string]*room
-	bySess map[*Session][]string // the rooms each session is in, in join order
-	out    []notice              // decided, not sent yet, in order
+	byKey  map[string][]string // the rooms each session is in, in join order
+	out    []notice            // decided, not sent yet, in order
 
 	sendMu sync.Mutex
 	spare  []notice // out's previous backing array, for reuse; guarded by sendMu
 }
 
-// notice is a notification to send: frame to one session or several, or,
-// when frame is nil, peerLeft of id in room, encoded when sent.
+var _ Rooms = (*MemoryRooms)(nil)
+
+// RoomLimits are the limits of MemoryRooms; zero fields take the
+// defaults (DefaultMaxRoomMembers, DefaultMaxRoomsPerSession,
+// DefaultMaxRoomInfoBytes).
+type RoomLimits struct {
+	MaxMembers       int // members of one room; a join past it is 429
+	MaxPerSession    int // rooms of one session; a join past it is 429
+	MaxInfoPerMember int // info bytes of one session over all its rooms; past it 413
+}
+
+// notice is a notification to send: frame to one session or several (by
+// key), or, when frame is nil, peerLeft of id in room, encoded when sent.
 type notice struct {
 	frame    *websocket.PreparedMessage
 	room, id string
-	to       *Session
-	many     []*Session
+	to       string
+	many     []string
 	reply    func() // a joiner's reply, sent before the others hear of it
 }
 
@@ -67,7 +80,7 @@ type room struct {
 }
 
 type member struct {
-	sess *Session
+	key  string
 	info json.RawMessage
 }
 
@@ -77,32 +90,34 @@ type Peer struct {
 	Info json.RawMessage `json:"info"`
 }
 
-// joinResult is the reply to join (and the data of notification joined
+// JoinResult is the reply to join (and the data of notification joined
 // after a URL roomId join).
-type joinResult struct {
+type JoinResult struct {
 	Room  string `json:"room"`
 	Peers []Peer `json:"peers"`
 }
 
-func newRooms(maxMembers, maxPerSess, maxInfo int) *rooms {
-	if maxMembers <= 0 {
-		maxMembers = DefaultMaxRoomMembers
+// NewMemoryRooms returns rooms that send their notifications through
+// router.
+func NewMemoryRooms(router Router, lim RoomLimits) *MemoryRooms {
+	if lim.MaxMembers <= 0 {
+		lim.MaxMembers = DefaultMaxRoomMembers
 	}
-	if maxPerSess <= 0 {
-		maxPerSess = DefaultMaxRoomsPerSession
+	if lim.MaxPerSession <= 0 {
+		lim.MaxPerSession = DefaultMaxRoomsPerSession
 	}
-	if maxInfo <= 0 {
-		maxInfo = DefaultMaxRoomInfoBytes
+	if lim.MaxInfoPerMember <= 0 {
+		lim.MaxInfoPerMember = DefaultMaxRoomInfoBytes
 	}
-	return &rooms{maxMembers: maxMembers, maxPerSess: maxPerSess, maxInfo: maxInfo,
-		byName: make(map[string]*room), bySess: make(map[*Session][]string)}
+	return &MemoryRooms{router: router, maxMembers: lim.MaxMembers, maxPerSess: lim.MaxPerSession, maxInfo: lim.MaxInfoPerMember,
+		byName: make(map[string]*room), byKey: make(map[string][]string)}
 }
 
 // flush sends the notices decided so far, in order, outside mu. Whoever
 // queues notices calls it after unlocking mu; when it returns, they have
 // been handed to the recipients' connections, by this caller or by one
 // that held sendMu before it.
-func (rs *rooms) flush() {
+func (rs *MemoryRooms) flush() {
 	rs.sendMu.Lock()
 	defer rs.sendMu.Unlock()
 	rs.mu.Lock()
@@ -125,11 +140,11 @@ func (rs *rooms) flush() {
 			}
 			n.frame = f
 		}
-		if n.to != nil {
-			n.to.sendDirect(n.frame)
+		if n.to != "" {
+			_ = rs.router.Notify(n.to, n.frame)
 		}
-		for _, s := range n.many {
-			s.sendDirect(n.frame)
+		for _, k := range n.many {
+			_ = rs.router.Notify(k, n.frame)
 		}
 	}
 	clear(batch)
@@ -140,22 +155,15 @@ func (rs *rooms) flush() {
 // rule of package names.
 func validRoom(name string) error { return validNamed("room name", name, MaxRoomName) }
 
-// join adds s to the room called name with info, creating the room, and
-// returns the other members. Joining a room s is already in replaces its
-// info and tells nobody: a client that reconnected rebuilds its view.
-func (rs *rooms) join(s *Session, name string, info json.RawMessage) (*joinResult, error) {
-	return rs.joinReply(s, name, info, nil)
-}
-
-// joinReply is join, with reply, when set, called with the result before
-// the others get peerJoined: a joiner gets its reply (and the roster)
-// before any member who heard of it can signal it. reply runs in the
-// order of the rooms' notices, possibly on another caller's flush, but
-// before joinReply returns.
-func (rs *rooms) joinReply(s *Session, name string, info json.RawMessage, reply func(*joinResult)) (*joinResult, error) {
-	if err := validRoom(name); err != nil {
+// Join implements Rooms. j.Reply runs in the order of the rooms'
+// notices, possibly on another caller's flush, but before Join returns:
+// a joiner gets its reply (and the roster) before any member who heard
+// of it can signal it.
+func (rs *MemoryRooms) Join(j Join) (*JoinResult, error) {
+	if err := validRoom(j.Room); err != nil {
 		return nil, err
 	}
+	info := j.Info
 	if len(info) == 0 || string(info) == "null" {
 		info = json.RawMessage(`{}`)
 	}
@@ -166,36 +174,37 @@ func (rs *rooms) joinReply(s *Session, name string, info json.RawMessage, reply 
 		Room string          `json:"room"`
 		ID   string          `json:"id"`
 		Info json.RawMessage `json:"info"`
-	}{name, s.name, info})
+	}{j.Room, j.Name, info})
 	if err != nil {
 		return nil, err
 	}
-	res, err := rs.add(s, name, info, joined, reply)
+	res, err := rs.add(j, info, joined)
 	rs.flush()
 	return res, err
 }
 
-// add is join under rs.mu: it queues joined, the peerJoined frame, for the
-// other members.
-func (rs *rooms) add(s *Session, name string, info json.RawMessage, joined *websocket.PreparedMessage, reply func(*joinResult)) (*joinResult, error) {
+// add is Join under rs.mu: it queues joined, the peerJoined frame, for
+// the other members.
+func (rs *MemoryRooms) add(j Join, info json.RawMessage, joined *websocket.PreparedMessage) (*JoinResult, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if s.isEnded() {
+	name, key := j.Room, j.Key
+	if j.Ended != nil && j.Ended() {
 		return nil, protoo.Errorf(protoo.CodeBadRequest, "session ended")
 	}
-	if total := rs.infoBytes(s, name) + len(info); total > rs.maxInfo {
+	if total := rs.infoBytes(j.Member, name) + len(info); total > rs.maxInfo {
 		return nil, protoo.Errorf(protoo.CodeTooLarge, "room infos would total %d bytes, at most %d allowed per session", total, rs.maxInfo)
 	}
 	r := rs.byName[name]
 	if r != nil {
-		if m, ok := r.members[s.name]; ok {
-			if m.sess == s {
+		if m, ok := r.members[j.Name]; ok {
+			if m.key == key {
 				m.info = info
-				return &joinResult{Room: name, Peers: r.roster(s.name)}, nil
+				return &JoinResult{Room: name, Peers: r.roster(j.Name)}, nil
 			}
 			// An ended session of the same name that has not left yet:
 			// it leaves now (which may close the room).
-			rs.remove(m.sess, r)
+			rs.remove(Member{Key: m.key, Name: j.Name}, r)
 			r = rs.byName[name]
 		}
 	}
@@ -204,103 +213,109 @@ func (rs *rooms) add(s *Session, name string, info json.RawMessage, joined *webs
 			return nil, protoo.Errorf(protoo.CodeTooMany, "room %q is full: %d members at most", name, rs.maxMembers)
 		}
 	}
-	if n := len(rs.bySess[s]); n >= rs.maxPerSess {
+	if n := len(rs.byKey[key]); n >= rs.maxPerSess {
 		return nil, protoo.Errorf(protoo.CodeTooMany, "already in %d rooms, at most %d allowed", n, rs.maxPerSess)
 	}
 	if r == nil {
 		r = &room{name: name, members: make(map[string]*member)}
 		rs.byName[name] = r
 	}
-	res := &joinResult{Room: name, Peers: r.roster(s.name)}
-	if others := r.sessions(""); len(others) > 0 {
-		if reply != nil {
+	res := &JoinResult{Room: name, Peers: r.roster(j.Name)}
+	if others := r.keys(""); len(others) > 0 {
+		if reply := j.Reply; reply != nil {
 			rs.out = append(rs.out, notice{reply: func() { reply(res) }})
 		}
 		rs.out = append(rs.out, notice{frame: joined, many: others})
 	}
-	r.members[s.name] = &member{sess: s, info: info}
-	r.order = append(r.order, s.name)
-	rs.bySess[s] = append(rs.bySess[s], name)
+	r.members[j.Name] = &member{key: key, info: info}
+	r.order = append(r.order, j.Name)
+	rs.byKey[key] = append(rs.byKey[key], name)
 	return res, nil
 }
 
-// infoBytes is the info s holds in its rooms other than the one called
+// infoBytes is the info m holds in its rooms other than the one called
 // but. The caller holds rs.mu.
-func (rs *rooms) infoBytes(s *Session, but string) int {
+func (rs *MemoryRooms) infoBytes(m Member, but string) int {
 	n := 0
-	for _, name := range rs.bySess[s] {
+	for _, name := range rs.byKey[m.Key] {
 		if name == but {
 			continue
 		}
 		if r := rs.byName[name]; r != nil {
-			if m := r.members[s.name]; m != nil && m.sess == s {
-				n += len(m.info)
+			if mm := r.members[m.Name]; mm != nil && mm.key == m.Key {
+				n += len(mm.info)
 			}
 		}
 	}
 	return n
 }
 
-// leave removes s from the room called name and tells the others.
-func (rs *rooms) leave(s *Session, name string) error {
+// isMember reports whether m is a member of r. The caller holds rs.mu.
+func (r *room) isMember(m Member) bool {
+	mm := r.members[m.Name]
+	return mm != nil && mm.key == m.Key
+}
+
+// Leave implements Rooms.
+func (rs *MemoryRooms) Leave(m Member, name string) error {
 	rs.mu.Lock()
 	r := rs.byName[name]
-	if r == nil || r.members[s.name] == nil || r.members[s.name].sess != s {
+	if r == nil || !r.isMember(m) {
 		rs.mu.Unlock()
 		return protoo.Errorf(protoo.CodeNotFound, "not a member of room %q", name)
 	}
-	rs.remove(s, r)
+	rs.remove(m, r)
 	rs.mu.Unlock()
 	rs.flush()
 	return nil
 }
 
-// leaveAll removes s from every room it is in: its session ended.
-func (rs *rooms) leaveAll(s *Session) {
+// LeaveAll implements Rooms.
+func (rs *MemoryRooms) LeaveAll(m Member) {
 	rs.mu.Lock()
-	for _, name := range slices.Clone(rs.bySess[s]) {
+	for _, name := range slices.Clone(rs.byKey[m.Key]) {
 		if r := rs.byName[name]; r != nil {
-			rs.remove(s, r)
+			rs.remove(m, r)
 		}
 	}
-	delete(rs.bySess, s)
+	delete(rs.byKey, m.Key)
 	rs.mu.Unlock()
 	rs.flush()
 }
 
-// remove takes s out of r, queues peerLeft for the others and drops an
+// remove takes m out of r, queues peerLeft for the others and drops an
 // empty room. The caller holds rs.mu and flushes after unlocking it.
-func (rs *rooms) remove(s *Session, r *room) {
-	if left := slices.DeleteFunc(rs.bySess[s], func(n string) bool { return n == r.name }); len(left) > 0 {
-		rs.bySess[s] = left
+func (rs *MemoryRooms) remove(m Member, r *room) {
+	if left := slices.DeleteFunc(rs.byKey[m.Key], func(n string) bool { return n == r.name }); len(left) > 0 {
+		rs.byKey[m.Key] = left
 	} else {
-		delete(rs.bySess, s)
+		delete(rs.byKey, m.Key)
 	}
-	if m := r.members[s.name]; m == nil || m.sess != s {
+	if !r.isMember(m) {
 		return // replaced by a newer session of the same name
 	}
-	delete(r.members, s.name)
-	r.order = slices.DeleteFunc(r.order, func(n string) bool { return n == s.name })
+	delete(r.members, m.Name)
+	r.order = slices.DeleteFunc(r.order, func(n string) bool { return n == m.Name })
 	if len(r.members) == 0 {
 		delete(rs.byName, r.name)
 		return
 	}
-	rs.out = append(rs.out, notice{room: r.name, id: s.name, many: r.sessions("")})
+	rs.out = append(rs.out, notice{room: r.name, id: m.Name, many: r.keys("")})
 }
 
-// signal relays data from s to the member to of the room called name.
-func (rs *rooms) signal(s *Session, name, to string, data json.RawMessage) error {
+// Signal implements Rooms.
+func (rs *MemoryRooms) Signal(from Member, name, to string, data json.RawMessage) error {
 	frame, err := notification("signal", struct {
 		Room string          `json:"room"`
 		From string          `json:"from"`
 		Data json.RawMessage `json:"data"`
-	}{name, s.name, data})
+	}{name, from.Name, data})
 	if err != nil {
 		return err
 	}
 	rs.mu.Lock()
 	r := rs.byName[name]
-	if r == nil || r.members[s.name] == nil || r.members[s.name].sess != s {
+	if r == nil || !r.isMember(from) {
 		rs.mu.Unlock()
 		return protoo.Errorf(protoo.CodeForbidden, "not a member of room %q: join it first", name)
 	}
@@ -309,15 +324,15 @@ func (rs *rooms) signal(s *Session, name, to string, data json.RawMessage) error
 		rs.mu.Unlock()
 		return protoo.Errorf(protoo.CodeNotFound, "no member %q in room %q", to, name)
 	}
-	switch m.sess.canTake(len(data)) {
-	case errOffline:
+	switch rs.router.CanTake(m.key, len(data)) {
+	case ErrOffline:
 		rs.mu.Unlock()
 		return protoo.Errorf(protoo.CodeNotFound, "member %q of room %q is offline", to, name)
-	case errBusy:
+	case ErrBusy:
 		rs.mu.Unlock()
 		return errSignalBusy(to)
 	}
-	rs.out = append(rs.out, notice{frame: frame, to: m.sess})
+	rs.out = append(rs.out, notice{frame: frame, to: m.key})
 	rs.mu.Unlock()
 	rs.flush()
 	return nil
@@ -327,15 +342,15 @@ func errSignalBusy(to string) error {
 	return protoo.Errorf(protoo.CodeTooMany, "member %q is not keeping up: its queue is half full, try again later", to)
 }
 
-// names returns the names of the rooms, sorted.
-func (rs *rooms) names() []string {
+// Names implements Rooms.
+func (rs *MemoryRooms) Names() []string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return slices.Sorted(maps.Keys(rs.byName))
 }
 
-// members returns the member names of a room in join order, or nil.
-func (rs *rooms) members(name string) []string {
+// Members implements Rooms.
+func (rs *MemoryRooms) Members(name string) []string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if r := rs.byName[name]; r != nil {
@@ -355,13 +370,13 @@ func (r *room) roster(but string) []Peer {
 	return peers
 }
 
-// sessions returns the members' sessions but the one called but, in join
-// order.
-func (r *room) sessions(but string) []*Session {
-	out := make([]*Session, 0, len(r.members))
+// keys returns the members' session keys but the one called but, in
+// join order.
+func (r *room) keys(but string) []string {
+	out := make([]string, 0, len(r.members))
 	for _, n := range r.order {
 		if n != but {
-			out = append(out, r.members[n].sess)
+			out = append(out, r.members[n].key)
 		}
 	}
 	return out
@@ -377,15 +392,8 @@ func notification(method string, v any) (*websocket.PreparedMessage, error) {
 }
 
 // Rooms returns the names of the open rooms, sorted.
-func (h *Hub) Rooms() []string { return h.rooms.names() }
+func (h *Hub) Rooms() []string { return h.rooms.Names() }
 
 // RoomMembers returns the members of a room in join order, nil when there
 // is no such room.
-func (h *Hub) RoomMembers(room string) []string { return h.rooms.members(room) }
-
-// isEnded reports whether the session has ended.
-func (s *Session) isEnded() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ended
-}
+func (h *Hub) RoomMembers(room string) []string { return h.rooms.Members(room) }

@@ -68,7 +68,7 @@ func TestRoomTakeoverKeepsRoom(t *testing.T) {
 		}
 	}
 	other := open(h, "roomId=z&peerId=other")
-	var j joinResult
+	var j JoinResult
 	decode(t, other.t.notes("joined")[0].Data, &j)
 	if len(j.Peers) != 1 || j.Peers[0].ID != "solo" {
 		t.Fatalf("other's roster %+v", j)
@@ -126,32 +126,31 @@ func decode(t *testing.T, data []byte, v any) {
 // is replaced by a newer session of the same name joining, and its late
 // leave does not remove the newer one.
 func TestRoomStaleMember(t *testing.T) {
-	rs := newRooms(0, 0, 0)
-	old := &Session{name: "x"}
-	watcher := &Session{name: "w"}
-	if _, err := rs.join(old, "r", nil); err != nil {
+	rs := NewMemoryRooms(NewMemoryRouter(), RoomLimits{})
+	old := Member{Key: "n-1", Name: "x"}
+	watcher := Member{Key: "n-2", Name: "w"}
+	if _, err := rs.Join(Join{Member: old, Room: "r"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rs.join(watcher, "r", nil); err != nil {
+	if _, err := rs.Join(Join{Member: watcher, Room: "r"}); err != nil {
 		t.Fatal(err)
 	}
-	old.ended = true
-	fresh := &Session{name: "x"}
-	j, err := rs.join(fresh, "r", json.RawMessage(`{"n":2}`))
+	fresh := Member{Key: "n-3", Name: "x"}
+	j, err := rs.Join(Join{Member: fresh, Room: "r", Info: json.RawMessage(`{"n":2}`)})
 	if err != nil || len(j.Peers) != 1 || j.Peers[0].ID != "w" {
 		t.Fatalf("join of the newer session = %+v, %v", j, err)
 	}
-	rs.leaveAll(old)
-	if m := rs.members("r"); len(m) != 2 || m[0] != "w" || m[1] != "x" {
+	rs.LeaveAll(old)
+	if m := rs.Members("r"); len(m) != 2 || m[0] != "w" || m[1] != "x" {
 		t.Fatalf("members after the stale leave: %v", m)
 	}
-	// fresh has no connection here: a signal to it is 404 "offline".
-	if err := rs.signal(watcher, "r", "x", json.RawMessage(`1`)); protoo.CodeOf(err) != protoo.CodeNotFound {
+	// fresh has no recipient here: a signal to it is 404 "offline".
+	if err := rs.Signal(watcher, "r", "x", json.RawMessage(`1`)); protoo.CodeOf(err) != protoo.CodeNotFound {
 		t.Fatalf("signal to a member without a connection = %v, want 404", err)
 	}
-	rs.leaveAll(fresh)
-	rs.leaveAll(watcher)
-	if n := rs.names(); len(n) != 0 {
+	rs.LeaveAll(fresh)
+	rs.LeaveAll(watcher)
+	if n := rs.Names(); len(n) != 0 {
 		t.Fatalf("rooms left: %v", n)
 	}
 }

@@ -43,10 +43,10 @@ type HandlerFunc func(t Transport, op websocket.Opcode, data []byte)
 // OnMessage calls f.
 func (f HandlerFunc) OnMessage(t Transport, op websocket.Opcode, data []byte) { f(t, op, data) }
 
-// Echo is the raw echo service: every message goes back verbatim with the
-// same opcode. Conformance suites and benchmarks drive it. It keeps nothing
-// of data, so it may serve connections with
+// Echo returns the raw echo service: every message goes back verbatim
+// with the same opcode. Conformance suites and benchmarks drive it. It
+// keeps nothing of data, so it may serve connections with
 // websocket.Config.ReuseMessageBuffer: an echo then allocates nothing.
-var Echo Handler = HandlerFunc(func(t Transport, op websocket.Opcode, data []byte) {
-	_ = t.SendMessage(op, data)
-})
+func Echo() Handler { return HandlerFunc(echoRaw) }
+
+func echoRaw(t Transport, op websocket.Opcode, data []byte) { _ = t.SendMessage(op, data) }
