@@ -141,9 +141,9 @@ func TestMemoryRules(t *testing.T) {
 	if _, err := b.Publish("", Message{}); err != ErrInvalidChannel {
 		t.Fatalf("empty channel = %v", err)
 	}
-	want := DefaultOptions
+	want := DefaultOptions()
 	want.HistoryMaxAge = DefaultHistoryMaxAge
-	if o := b.Options("other"); o != want {
+	if o := b.options("other"); o != want {
 		t.Fatalf("default options = %+v", o)
 	}
 	if _, err := ParsePublishers("x"); err == nil {
