@@ -162,7 +162,8 @@ type Stats struct {
 // offset, and none is delivered twice.
 type Broker interface {
 	// Publish appends a publication to channel and delivers it to every
-	// subscriber; it returns the publication's offset. A client message
+	// subscriber (Memory before it returns, a remote broker possibly
+	// after); it returns the publication's offset. A client message
 	// on a server-fed channel is ErrForbidden; an invalid name is
 	// ErrInvalidChannel; creating a channel past the broker's cap is
 	// ErrTooManyChannels and past m.Quota a *QuotaError.
