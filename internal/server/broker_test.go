@@ -34,9 +34,9 @@ func (b *countingBroker) count(channel string) int {
 }
 
 // TestMessagingInjectedBroker serves the messaging protocol with the
-// broker of MessagingConfig.Broker: client publishes, the presence and
-X
-// a broker that is no Sweeper is not swept.
+// broker of MessagingConfig.Broker, one that is no Sweeper: client
+// publishes, the presence and stream channels and the subscribers'
+// deliveries all go through it.
 func TestMessagingInjectedBroker(t *testing.T) {
 	b := &countingBroker{Broker: broker.NewMemory(broker.MemoryConfig{}), published: map[string]int{}}
 	ts := servertest.Start(t, server.Config{Messaging: server.MessagingConfig{Broker: b}})
