@@ -23,10 +23,11 @@ var (
 // MaxChannelName is the longest channel name in bytes.
 const MaxChannelName = 200
 
-// Subscriber receives the publications of the channels it subscribed to.
-// Deliver is called with the channel's lock held and must not block: it
-// queues the message (a session sends it with websocket SendDroppable).
-// It is the per-delivery hot path: it must not allocate.
+// Subscriber receives the publications of the channels it subscribed to,
+// as the frame Publication.Frame built once for all subscribers. Deliver
+// may be called with a broker's lock held and must not block: it queues
+// the message (a session sends it with websocket SendDroppable). It is
+// the per-delivery hot path: it must not allocate.
 type Subscriber interface {
 	Deliver(m *websocket.PreparedMessage)
 }
@@ -57,14 +58,35 @@ type SubscribeOptions struct {
 }
 
 // Publication is one message in a channel. It marshals to the wire object
-// {channel, offset, data, from}, encoded once when it was published.
+// {channel, offset, data, from}, encoded once by NewPublication; the zero
+// value is not a publication.
 type Publication struct {
 	Offset uint64
 	json   []byte
 }
 
-// MarshalJSON returns the encoded publication.
+// NewPublication encodes the publication of m at offset in channel. A
+// broker calls it once per publication (per node) and keeps the result
+// for history and replay.
+func NewPublication(channel string, offset uint64, m Message) Publication {
+	return Publication{Offset: offset, json: encodePublication(channel, offset, m)}
+}
+
+// MarshalJSON returns the encoded publication; the caller must not
+// modify it.
 func (p Publication) MarshalJSON() ([]byte, error) { return p.json, nil }
+
+// Size is the length of the encoded publication, what it costs in a
+// history.
+func (p Publication) Size() int { return len(p.json) }
+
+// Frame returns the protoo notification `publication` that subscribers
+// get, as a prepared WebSocket message. It encodes (and allocates) on
+// every call: a broker calls it once per publication and hands the same
+// frame to every Subscriber.
+func (p Publication) Frame() *websocket.PreparedMessage {
+	return websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, "publication", p.json))
+}
 
 // SubscribeResult is the reply to a subscribe.
 type SubscribeResult struct {
@@ -85,6 +107,16 @@ type SubscribeResult struct {
 	More bool `json:"more,omitempty"`
 }
 
+// MarshalJSON encodes the reply; nil Publications are encoded as [], so
+// a broker need not allocate an empty slice.
+func (r SubscribeResult) MarshalJSON() ([]byte, error) {
+	type plain SubscribeResult
+	if r.Publications == nil {
+		r.Publications = []Publication{}
+	}
+	return json.Marshal(plain(r))
+}
+
 // Stats are a broker's counters.
 type Stats struct {
 	Channels      int
@@ -96,24 +128,68 @@ type Stats struct {
 	Removed       int64 // idle channels removed
 }
 
-// Broker moves publications between subscribers.
+// Broker moves publications between subscribers. Memory is the one-node
+// implementation; package brokertest holds the behaviour suite every
+// implementation passes. The contract, for one channel:
+//
+//   - Offsets. A channel numbers its publications 1, 2, 3, ... with no
+//     gap and no reuse within an epoch. The epoch (a non-empty opaque
+//     string) changes only when the channel's offsets start again, and
+//     never while sub is subscribed: a broker that loses history of a
+//     channel in use keeps its epoch and offsets and answers
+//     Recovered:false for the positions it no longer holds.
+//   - The result. ready is called once, synchronously, before a nil
+//     Subscribe returns (never on an error), and not under a lock that
+//     Publish needs: it may publish. Every publication with an offset
+//     after SubscribeResult.Offset reaches sub by Deliver: a broker
+//     registers sub before it reads the offset.
+//   - Live delivery. Deliver is called for sub's publications of channel
+//     one at a time, in increasing offset order, until Unsubscribe
+//     returns. A broker may leave some out to bound its memory, as a
+//     slow subscriber's queue does: the next offset shows the gap and the
+//     subscriber recovers it with Since.
+//   - Duplicates and order around the result (the relaxed part). A
+//     publication may reach Deliver before ready runs or while it runs,
+//     and one with an offset up to SubscribeResult.Offset may be
+//     delivered live as well as replayed. Subscribers de-duplicate by
+//     offset: they hold publications back until the reply is applied and
+//     drop offsets already seen. Both clients do: client/subscription.go
+//     (Subscription.receive, apply, release) and internal/server/web/
+//     client.js (#receive, #apply, #release).
+//
+// Memory keeps a stronger order, which docs/messaging.md promises clients
+// of one node: the reply precedes every live publication after its
+// offset, and none is delivered twice.
 type Broker interface {
 	// Publish appends a publication to channel and delivers it to every
-	// subscriber; it returns the publication's offset. A client message
-	// on a server-fed channel is ErrForbidden.
+	// subscriber (Memory before it returns, a remote broker possibly
+	// after); it returns the publication's offset. A client message
+	// on a server-fed channel is ErrForbidden; an invalid name is
+	// ErrInvalidChannel; creating a channel past the broker's cap is
+	// ErrTooManyChannels and past m.Quota a *QuotaError.
 	Publish(channel string, m Message) (uint64, error)
-	// Subscribe adds sub to channel. With opts.Since, the publications
-	// after it are looked up in the history (one page of them, see
-	// SubscribeResult.More). ready is called with the result, outside
-	// the channel's lock, before any publication after it is delivered
-	// to sub, so a reply queued by ready precedes them. Subscribing
-	// again is harmless. Creating a channel past opts.Quota is a
-	// *QuotaError.
+	// Subscribe adds sub to channel and calls ready with the result (see
+	// the contract above). With opts.Since, the publications after it
+	// are looked up in the history (one page of them, see
+	// SubscribeResult.More). Subscribing again is harmless: sub gets
+	// each publication once still. Creating a channel fails as for
+	// Publish, charged to opts.Quota. ready may be nil.
 	Subscribe(channel string, sub Subscriber, opts SubscribeOptions, ready func(SubscribeResult)) error
 	// Unsubscribe removes sub from channel; unknown ones are ignored.
+	// No Deliver of channel's publications to sub follows its return.
 	Unsubscribe(channel string, sub Subscriber)
 	// Stats returns the counters.
 	Stats() Stats
+}
+
+// Sweeper is a Broker that must be told to expire history and remove
+// idle channels; the server calls Sweep every 30 s when its broker is
+// one. It is optional, not part of Broker, because a remote broker
+// expires history where it stores it (for example a stream's maximum
+// age) and has nothing to sweep on a node. Sweep returns how many
+// channels it removed.
+type Sweeper interface {
+	Sweep() int
 }
 
 // ValidChannel reports whether name may name a channel: at most
@@ -141,9 +217,4 @@ func encodePublication(channel string, offset uint64, m Message) []byte {
 	b = append(b, `,"from":`...)
 	b = append(b, from...)
 	return append(b, '}')
-}
-
-// publicationFrame is the notification every subscriber gets.
-func publicationFrame(pub []byte) *websocket.PreparedMessage {
-	return websocket.NewPreparedMessage(websocket.OpText, protoo.AppendNotification(nil, "publication", pub))
 }

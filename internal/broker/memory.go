@@ -69,7 +69,10 @@ type Memory struct {
 	removed   atomic.Int64
 }
 
-var _ Broker = (*Memory)(nil)
+var (
+	_ Broker  = (*Memory)(nil)
+	_ Sweeper = (*Memory)(nil)
+)
 
 // NewMemory returns an empty in-memory broker.
 func NewMemory(cfg MemoryConfig) *Memory {
@@ -187,14 +190,10 @@ func (b *Memory) get(name string, q *Quota) (*channel, error) {
 		}
 	}
 	defer b.mu.Unlock()
-	if q != nil {
-		// Again: b.mu was released for the sweep.
-		if limit > 0 && q.n.Load() >= int64(limit) {
-			return nil, &QuotaError{Limit: limit}
-		}
-		q.n.Add(1)
+	if !q.Take(limit) { // again: b.mu was released for the sweep
+		return nil, &QuotaError{Limit: limit}
 	}
-	ch := &channel{name: name, opts: b.Options(name), epoch: newEpoch(), creator: q,
+	ch := &channel{name: name, opts: b.options(name), epoch: newEpoch(), creator: q,
 		subs: make(map[Subscriber]struct{})}
 	ch.first.Store(1)
 	b.channels[name] = ch
@@ -216,9 +215,9 @@ func (b *Memory) lock(name string, q *Quota) (*channel, error) {
 	}
 }
 
-// Options returns the options channel has or would have: its rule's, with
+// options returns the options channel has or would have: its rule's, with
 // MemoryConfig.HistoryMaxAge when the rule sets no maximum age.
-func (b *Memory) Options(channel string) Options {
+func (b *Memory) options(channel string) Options {
 	o := b.cfg.Rules.Options(channel)
 	if o.HistoryMaxAge == 0 && b.cfg.HistoryMaxAge > 0 {
 		o.HistoryMaxAge = b.cfg.HistoryMaxAge
@@ -246,21 +245,21 @@ func (b *Memory) Publish(name string, m Message) (uint64, error) {
 // publishLocked appends and delivers a publication; ch.mu is held.
 func (b *Memory) publishLocked(ch *channel, m Message) uint64 {
 	ch.offset++
-	pub := Publication{Offset: ch.offset, json: encodePublication(ch.name, ch.offset, m)}
+	pub := NewPublication(ch.name, ch.offset, m)
 	now := b.cfg.Now()
 	if ch.opts.HistorySize > 0 {
 		ch.history = append(ch.history, entry{pub: pub, at: now})
-		ch.histLen += len(pub.json)
-		b.hist.add(ch, pub.Offset, len(pub.json))
+		ch.histLen += pub.Size()
+		b.hist.add(ch, pub.Offset, pub.Size())
 		// Past HistorySize or MaxHistoryBytes the oldest go; the
 		// newest one always stays.
 		n := max(0, len(ch.history)-ch.opts.HistorySize)
 		size := ch.histLen
 		for _, e := range ch.history[:n] {
-			size -= len(e.pub.json)
+			size -= e.pub.Size()
 		}
 		for ; n < len(ch.history)-1 && size > b.cfg.MaxHistoryBytes; n++ {
-			size -= len(ch.history[n].pub.json)
+			size -= ch.history[n].pub.Size()
 		}
 		b.drop(ch, n)
 	}
@@ -269,7 +268,7 @@ func (b *Memory) publishLocked(ch *channel, m Message) uint64 {
 	if len(ch.subs) == 0 && len(ch.pending) == 0 {
 		return pub.Offset
 	}
-	frame := publicationFrame(pub.json)
+	frame := pub.Frame()
 	for s := range ch.subs {
 		s.Deliver(frame)
 	}
@@ -301,7 +300,7 @@ func (b *Memory) drop(ch *channel, n int) {
 	}
 	size := 0
 	for _, e := range ch.history[:n] {
-		size += len(e.pub.json)
+		size += e.pub.Size()
 	}
 	ch.histLen -= size
 	b.hist.release(n, size)
@@ -376,7 +375,7 @@ func (b *Memory) since(ch *channel, p Position) (pubs []Publication, recovered, 
 	tail := ch.history[uint64(len(ch.history))-missed:]
 	n, size := 0, 0
 	for n < len(tail) && n < b.cfg.ReplayCount {
-		size += len(tail[n].pub.json)
+		size += tail[n].pub.Size()
 		if n > 0 && size > b.cfg.ReplayBytes {
 			break
 		}

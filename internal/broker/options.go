@@ -60,12 +60,14 @@ type Rule struct {
 
 // Rules match channel names to Options: the rule with the longest matching
 // prefix wins, the later one among equals. A name no rule matches gets
-// DefaultOptions.
+// DefaultOptions().
 type Rules []Rule
 
-// DefaultOptions apply to channels no rule matches: clients publish and
-// the last 100 publications are kept.
-var DefaultOptions = Options{Publish: PublishersClients, HistorySize: 100}
+// DefaultOptions returns the options of channels no rule matches: clients
+// publish and the last 100 publications are kept.
+func DefaultOptions() Options {
+	return Options{Publish: PublishersClients, HistorySize: 100}
+}
 
 // Built-in channel names.
 const (
@@ -94,7 +96,7 @@ func (r Rules) Options(channel string) Options {
 		}
 	}
 	if !found {
-		o = DefaultOptions
+		o = DefaultOptions()
 	}
 	if o.Publish == PublishersUnknown {
 		o.Publish = PublishersClients

@@ -1,32 +1,5 @@
 package broker
 
-import (
-	"fmt"
-	"sync/atomic"
-)
-
-// Quota counts the channels one owner (a session) created that are still
-// alive; MemoryConfig.MaxChannelsPerQuota caps them. A channel is charged
-// to whoever's publish or subscribe created it, until it is removed. The
-// zero value is ready to use.
-type Quota struct{ n atomic.Int64 }
-
-// Channels returns how many channels charged to q are alive.
-func (q *Quota) Channels() int { return int(q.n.Load()) }
-
-// QuotaError is the error of a publish or subscribe that would create a
-// channel past its Quota. It matches ErrChannelQuota.
-type QuotaError struct {
-	Limit int // MemoryConfig.MaxChannelsPerQuota
-}
-
-func (e *QuotaError) Error() string {
-	return fmt.Sprintf("broker: this session created %d channels that are still in use, the most it may; an idle one is removed once its history expires", e.Limit)
-}
-
-// Unwrap returns ErrChannelQuota.
-func (e *QuotaError) Unwrap() error { return ErrChannelQuota }
-
 // Sweep drops the publications past their channel's maximum age and
 // removes the channels left idle (no subscribers and no history), so that
 // one-off channels do not fill the table. It returns how many it removed.
@@ -66,9 +39,7 @@ func (b *Memory) remove(ch *channel) {
 		delete(b.channels, ch.name)
 	}
 	b.mu.Unlock()
-	if ch.creator != nil {
-		ch.creator.n.Add(-1)
-	}
+	ch.creator.Release()
 	b.removed.Add(1)
 }
 

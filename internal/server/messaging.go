@@ -61,6 +61,11 @@ type MessagingConfig struct {
 	// publish or subscribe) that are still in use; one more is error
 	// 429. Default 100; negative: no cap.
 	ChannelsPerSession int
+	// Broker carries the channels. Default nil: a broker.Memory built
+	// from Channels, HistoryBytes, HistoryMaxAge and ChannelsPerSession,
+	// which another broker must apply by itself. One that is a
+	// broker.Sweeper is swept every 30 s.
+	Broker broker.Broker
 	// Directory, Router and Rooms are the session seams (session.Config):
 	// names, delivery by session key, and rooms. nil: the in-memory
 	// implementations of one node.
@@ -76,7 +81,7 @@ const sweepInterval = 30 * time.Second
 // stream feeder.
 type messaging struct {
 	hub    *session.Hub
-	broker *broker.Memory
+	broker broker.Broker
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -87,9 +92,12 @@ type messaging struct {
 
 func newMessaging(s *Server) *messaging {
 	cfg := s.cfg.Messaging
-	rules := append(broker.DefaultRules(), cfg.Channels...)
-	b := broker.NewMemory(broker.MemoryConfig{Rules: rules, HistoryBytes: cfg.HistoryBytes,
-		HistoryMaxAge: cfg.HistoryMaxAge, MaxChannelsPerQuota: cfg.ChannelsPerSession})
+	b := cfg.Broker
+	if b == nil {
+		rules := append(broker.DefaultRules(), cfg.Channels...)
+		b = broker.NewMemory(broker.MemoryConfig{Rules: rules, HistoryBytes: cfg.HistoryBytes,
+			HistoryMaxAge: cfg.HistoryMaxAge, MaxChannelsPerQuota: cfg.ChannelsPerSession})
+	}
 	return &messaging{
 		hub: session.NewHub(session.Config{
 			LoginTimeout:       cfg.LoginTimeout,
@@ -147,13 +155,15 @@ func (c MessagingConfig) streamInterval() time.Duration {
 	return c.StreamInterval
 }
 
-// start starts the channel sweeper and, unless the stream is off, the
-// stream feeder, once.
+// start starts the channel sweeper (when the broker is a Sweeper) and,
+// unless the stream is off, the stream feeder, once.
 func (m *messaging) start(s *Server) {
 	interval := s.cfg.Messaging.streamInterval()
 	m.startOnce.Do(func() {
-		m.wg.Add(1)
-		go m.sweep()
+		if sw, ok := m.broker.(broker.Sweeper); ok {
+			m.wg.Add(1)
+			go m.sweep(sw)
+		}
 		if interval > 0 {
 			m.wg.Add(1)
 			go m.feed(s, interval)
@@ -162,7 +172,7 @@ func (m *messaging) start(s *Server) {
 }
 
 // sweep removes idle channels and expired history every sweepInterval.
-func (m *messaging) sweep() {
+func (m *messaging) sweep(sw broker.Sweeper) {
 	defer m.wg.Done()
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
@@ -171,7 +181,7 @@ func (m *messaging) sweep() {
 		case <-m.stop:
 			return
 		case <-t.C:
-			m.broker.Sweep()
+			sw.Sweep()
 		}
 	}
 }
@@ -231,9 +241,6 @@ func (m *messaging) feed(s *Server, interval time.Duration) {
 
 // Hub returns the messaging hub.
 func (s *Server) Hub() *session.Hub { return s.msg.hub }
-
-// Broker returns the messaging broker.
-func (s *Server) Broker() *broker.Memory { return s.msg.broker }
 
 // ClientConfig is the JSON served at /config.json for the web app.
 type ClientConfig struct {

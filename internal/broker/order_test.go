@@ -2,8 +2,6 @@ package broker
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,74 +9,6 @@ import (
 	"github.com/switchboard/switchboard/protoo"
 	"github.com/switchboard/switchboard/websocket"
 )
-
-// TestMemoryReplayPages replays 20 publications of about 95 bytes in pages
-// of at most 400 bytes (then 3 publications): every page but the last says
-// More, and subscribing again from each page's last offset yields every
-// offset once, in order.
-func TestMemoryReplayPages(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		bytes, count int
-		perPage      int
-	}{
-		{"bytes", 400, 0, 4},
-		{"count", 0, 3, 3},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b := NewMemory(MemoryConfig{Rules: Rules{{Prefix: "", Options: Options{HistorySize: 100}}},
-				ReplayBytes: tc.bytes, ReplayCount: tc.count})
-			epoch := subscribe(t, b, "c", &recorder{}, nil).Epoch
-			data := json.RawMessage(`"` + strings.Repeat("x", 48) + `"`) // about 95 bytes encoded
-			for range 20 {
-				if _, err := b.Publish("c", Message{From: "a", Data: data}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			var got []uint64
-			pos := Position{Epoch: epoch}
-			for pages := 1; ; pages++ {
-				res := subscribe(t, b, "c", &recorder{}, &pos)
-				if !res.Recovered || res.Offset != 20 {
-					t.Fatalf("page %d = %+v", pages, res)
-				}
-				if n := len(res.Publications); n == 0 || n > tc.perPage {
-					t.Fatalf("page %d has %d publications, want 1 to %d", pages, n, tc.perPage)
-				}
-				got = append(got, offsets(res.Publications)...)
-				pos.Offset = got[len(got)-1]
-				if res.More != (pos.Offset < 20) {
-					t.Fatalf("page %d ends at %d with more=%v", pages, pos.Offset, res.More)
-				}
-				if !res.More {
-					break
-				}
-				if pages > 20 {
-					t.Fatal("paging does not end")
-				}
-			}
-			if fmt.Sprint(got) != fmt.Sprint(seq(1, 20)) {
-				t.Fatalf("paged replay = %v", got)
-			}
-		})
-	}
-	// One publication larger than a page is still replayed, alone.
-	b := NewMemory(MemoryConfig{ReplayBytes: 10})
-	epoch := subscribe(t, b, ChannelGroup, &recorder{}, nil).Epoch
-	publish(t, b, ChannelGroup, 2)
-	res := subscribe(t, b, ChannelGroup, &recorder{}, &Position{Epoch: epoch})
-	if !res.More || fmt.Sprint(offsets(res.Publications)) != "[1]" {
-		t.Fatalf("oversized publication: %+v", res)
-	}
-}
-
-func seq(from, to uint64) []uint64 {
-	var out []uint64
-	for i := from; i <= to; i++ {
-		out = append(out, i)
-	}
-	return out
-}
 
 // TestMemoryReadyOutsideLock publishes on the channel from inside ready:
 // the channel's lock is not held while the result is encoded, and the
