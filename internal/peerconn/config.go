@@ -87,6 +87,11 @@ type Config struct {
 	// answered 503. Default 10000.
 	MaxMembers int
 
+	// Roster is the member list and id allocator. Default nil: a new
+	// [MemoryRoster] with MaxMembers and the ids RandomIDs chooses; a
+	// Roster given here applies its own cap and ids instead.
+	Roster Roster
+
 	// ReadTimeout bounds reading a POST body, from the moment the handler
 	// gets the connection. Default 10s. Parked waits have no read timeout.
 	ReadTimeout time.Duration

@@ -234,7 +234,7 @@ func transcript(t *testing.T, s *testServer) (alice, bob int) {
 		got := s.do(t, "GET /sign_in?"+name+" HTTP/1.0\r\n\r\n")
 		_, rest, _ := strings.Cut(got, "\r\nPragma: ")
 		id, _ := strconv.Atoi(rest[:max(strings.Index(rest, "\r\n"), 0)])
-		if id < 1 || id > maxID {
+		if id < 1 || id > MaxID {
 			t.Fatalf("sign-in of %s: id %d out of 1..2^31-1 in %q", name, id, got)
 		}
 		if exp := want("200 Added", "text/plain", itoa(id), name+","+itoa(id)+",1\n"+others); got != exp {

@@ -88,28 +88,29 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	defer c.mu.Unlock()
 
 	// 1. Member lookup, with its side effects.
-	var m *member
+	var m Member
+	var mb *box // nil: no member
 	var parked *Wait
 	if (r.Method == "GET" || isPost) && (path == pathWait || path == pathSignOut || path == pathMessage) {
 		if i := strings.Index(query, "peer_id="); i >= 0 {
 			if id, ok := atoi(query[i+len("peer_id="):]); ok {
-				m = c.members[id]
+				m, mb = c.lookupLocked(id)
 			}
 		}
 	}
-	if m != nil {
+	if mb != nil {
 		switch path {
 		case pathWait:
 			w := r.Park
 			if w == nil {
 				w = NewWait(nil)
 			}
-			if resp := c.waitLocked(m, w, now); resp != nil {
+			if resp := c.mail.wait(mb, w, now); resp != nil {
 				return Outcome{Response: resp}
 			}
 			parked = w
 		case pathSignOut:
-			c.removeLocked(m, now)
+			c.removeLocked(m, mb, now)
 			c.stats.signOuts.Add(1)
 		}
 	}
@@ -118,7 +119,7 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	peerConn := (isPost && len(r.Body) > 0) || (r.Method == "GET" && path == pathSignIn)
 
 	switch {
-	case m == nil && !peerConn: // 3. browser request
+	case mb == nil && !peerConn: // 3. browser request
 		switch {
 		case r.Target == pathQuit && c.cfg.AllowQuit && r.Loopback:
 			return Outcome{Response: respQuitting, Quit: true}
@@ -126,7 +127,7 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 			return Outcome{Response: respOptions}
 		}
 		return Outcome{Response: respSorry}
-	case m == nil: // 4.
+	case mb == nil: // 4.
 		if path == pathSignIn {
 			return Outcome{Response: c.signInLocked(query, now)}
 		}
@@ -138,16 +139,16 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 	}
 
 	// 6a. /message: a targeted request.
-	to := c.targetLocked(query)
+	to, tb := c.targetLocked(query)
 	switch {
-	case to == nil:
+	case tb == nil:
 		return Outcome{Response: respPeerGone}
 	case !isPost:
 		return Outcome{Response: errorResponse(StatusBadRequest, "a message needs a POST body")}
-	case to == m:
-		return Outcome{Response: response(StatusOK, r.ContentType, m.id, r.Body)}
+	case to.ID == m.ID:
+		return Outcome{Response: response(StatusOK, r.ContentType, m.ID, r.Body)}
 	}
-	if reason := c.deliverLocked(to, response(StatusOK, r.ContentType, m.id, r.Body)); reason != "" {
+	if reason := c.mail.deliver(tb, response(StatusOK, r.ContentType, m.ID, r.Body)); reason != "" {
 		c.stats.refused.Add(1)
 		return Outcome{Response: errorResponse(StatusUnavailable, reason)}
 	}
@@ -156,20 +157,21 @@ func (c *Channel) Dispatch(r Request, now time.Time) Outcome {
 }
 
 // targetLocked finds the member named by the first "to=" that directly follows
-// the start of the query or an '&' (docs/peerconnection.md, "Responses").
-func (c *Channel) targetLocked(query string) *member {
+// the start of the query or an '&' (docs/peerconnection.md, "Responses"), and
+// its box; the box is nil when there is no such member.
+func (c *Channel) targetLocked(query string) (Member, *box) {
 	for i := 0; ; {
 		j := strings.Index(query[i:], "to=")
 		if j < 0 {
-			return nil
+			return Member{}, nil
 		}
 		j += i
 		if j == 0 || query[j-1] == '&' {
 			id, ok := atoi(query[j+len("to="):])
 			if !ok {
-				return nil
+				return Member{}, nil
 			}
-			return c.members[id]
+			return c.lookupLocked(id)
 		}
 		i = j + len("to=")
 	}
@@ -191,7 +193,7 @@ func atoi(s string) (int, bool) {
 	n := 0
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
 		n = n*10 + int(s[i]-'0')
-		if n > maxID {
+		if n > MaxID {
 			return 0, false
 		}
 	}

@@ -26,16 +26,16 @@ func TestRandomIDsTranscript(t *testing.T) {
 // draw collides the sign-in is refused with 503. An id may come back once
 // its member is gone.
 func TestRandomIDsUnique(t *testing.T) {
-	ch := NewChannel(Config{RandomIDs: true})
 	var draws []uint32
-	ch.ids.draw = func() uint32 {
+	ids := &randomIDs{draw: func() uint32 {
 		if len(draws) == 0 {
 			return 5
 		}
 		d := draws[0]
 		draws = draws[1:]
 		return d
-	}
+	}}
+	ch := NewChannel(Config{Roster: NewMemoryRoster(ids, 0)})
 	now := time.Now()
 	signIn := func(name string) string {
 		return string(ch.Dispatch(Request{Method: "GET", Target: "/sign_in?" + name}, now).Response)
@@ -60,11 +60,11 @@ func TestRandomIDsUnique(t *testing.T) {
 
 // The default random source draws ids in range, all different in practice.
 func TestRandomIDsDraw(t *testing.T) {
-	ch := NewChannel(Config{RandomIDs: true})
+	ids := NewRandomIDs()
 	seen := map[int]bool{}
 	for range 200 {
-		id, ok := ch.ids.next(nil)
-		if !ok || id < 1 || id > maxID || seen[id] {
+		id, ok := ids.Next(func(int) bool { return false })
+		if !ok || id < 1 || id > MaxID || seen[id] {
 			t.Fatalf("id %d, ok %v (seen before: %v)", id, ok, seen[id])
 		}
 		seen[id] = true

@@ -15,9 +15,9 @@ const noticeOverhead = 48
 
 func (n *notice) cost() int { return len(n.entry) + noticeOverhead }
 
-// noticeLog is the channel's presence notices, oldest first, numbered by
+// noticeLog is the mailbox's presence notices, oldest first, numbered by
 // consecutive sequence numbers. Each member reads it from its own position
-// (member.seen): a sign-in is one entry in one log, not one response in
+// (box.seen): a sign-in is one entry in one log, not one response in
 // every member's queue, so N sign-ins that nobody reads hold O(N) bytes
 // instead of O(N²).
 type noticeLog struct {
@@ -62,31 +62,31 @@ func (l *noticeLog) dropFirst() {
 	l.base++
 }
 
-// noticeStart is the sequence number from which m's pending notices are still
-// to be delivered: notices the log has dropped are lost to m, and so are the
-// oldest ones beyond m's room, MaxQueueItems pending items in all
+// noticeStart is the sequence number from which b's pending notices are still
+// to be delivered: notices the log has dropped are lost to b, and so are the
+// oldest ones beyond b's room, MaxQueueItems pending items in all
 // (docs/peerconnection.md, "Where Switchboard differs": past its limits a
 // member loses its oldest presence notices).
-func (c *Channel) noticeStart(m *member) uint64 {
-	start := max(m.seen, c.log.base)
-	end := c.log.end()
-	room := max(c.cfg.MaxQueueItems-len(m.front)-len(m.queue), 0)
+func (mb *mailbox) noticeStart(b *box) uint64 {
+	start := max(b.seen, mb.log.base)
+	end := mb.log.end()
+	room := max(mb.cfg.MaxQueueItems-len(b.front)-len(b.queue), 0)
 	if end-start > uint64(room) {
 		start = end - uint64(room)
 	}
 	return start
 }
 
-// pendingNotices is the number of notices m has still to read.
-func (c *Channel) pendingNotices(m *member) int {
-	return int(c.log.end() - c.noticeStart(m))
+// pendingNotices is the number of notices b has still to read.
+func (mb *mailbox) pendingNotices(b *box) int {
+	return int(mb.log.end() - mb.noticeStart(b))
 }
 
-// dropNoticesLocked moves m past the notices it lost (see noticeStart) and
-// counts them as dropped.
-func (c *Channel) dropNoticesLocked(m *member) {
-	if start := c.noticeStart(m); start > m.seen {
-		c.stats.dropped.Add(int64(start - m.seen))
-		m.seen = start
+// dropNotices moves b past the notices it lost (see noticeStart) and counts
+// them as dropped.
+func (mb *mailbox) dropNotices(b *box) {
+	if start := mb.noticeStart(b); start > b.seen {
+		mb.stats.dropped.Add(int64(start - b.seen))
+		b.seen = start
 	}
 }

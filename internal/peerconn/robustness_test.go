@@ -181,14 +181,14 @@ func TestDeadAndReplacedWaits(t *testing.T) {
 	s.do(t, signIn("alice"))
 	old := s.parkedWait(t, 1, 1)
 	s.svc.Channel().mu.Lock()
-	first := s.svc.Channel().members[1].parked
+	first := s.svc.Channel().mail.boxes[1].parked
 	s.svc.Channel().mu.Unlock()
 	newer := s.wait(t, 1)
 	testutil.WaitFor(t, waitFor, "the newer wait parked", func() bool {
 		ch := s.svc.Channel()
 		ch.mu.Lock()
 		defer ch.mu.Unlock()
-		return ch.members[1].parked != first && ch.members[1].parked != nil
+		return ch.mail.boxes[1].parked != first && ch.mail.boxes[1].parked != nil
 	})
 	if got := readAll(t, old); got != "" {
 		t.Errorf("replaced wait got %q, want a close without response", got)
@@ -235,8 +235,7 @@ func TestLimits(t *testing.T) {
 		t.Errorf("stats %+v, want 2 refused, 1 dropped, 3 members", st)
 	}
 
-	ch := NewChannel(Config{})
-	ch.ids.last = maxID - 1
+	ch := NewChannel(Config{Roster: NewMemoryRoster(&sequentialIDs{last: MaxID - 1}, 0)})
 	if out := ch.Dispatch(Request{Method: "GET", Target: "/sign_in?x"}, time.Now()); !strings.Contains(string(out.Response), "\r\nPragma: 2147483647\r\n") {
 		t.Errorf("last id: %q", out.Response)
 	}

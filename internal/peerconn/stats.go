@@ -30,18 +30,19 @@ type Stats struct {
 // Stats returns the current state and counters.
 func (c *Channel) Stats() Stats {
 	c.mu.Lock()
+	mb := &c.mail
 	s := Stats{
-		Members:     len(c.members),
-		Parked:      len(c.parked),
-		Notices:     len(c.log.notices),
-		NoticeBytes: c.log.bytes,
-		QueueBytes:  c.log.bytes,
+		Members:     c.roster.Len(),
+		Parked:      len(mb.parked),
+		Notices:     len(mb.log.notices),
+		NoticeBytes: mb.log.bytes,
+		QueueBytes:  mb.log.bytes,
 	}
 	var lost int64
-	for m := c.first; m != nil; m = m.next {
-		s.Queued += len(m.front) + len(m.queue) + c.pendingNotices(m)
-		s.QueueBytes += m.queueBytes
-		lost += int64(c.noticeStart(m) - m.seen)
+	for b := mb.first; b != nil; b = b.next {
+		s.Queued += len(b.front) + len(b.queue) + mb.pendingNotices(b)
+		s.QueueBytes += b.queueBytes
+		lost += int64(mb.noticeStart(b) - b.seen)
 	}
 	c.mu.Unlock()
 	s.SignIns = c.stats.signIns.Load()
