@@ -3,15 +3,12 @@ package websocket
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/switchboard/switchboard/internal/httphead"
 )
 
 // Handler receives the messages of a connection. OnMessage runs on the
@@ -26,22 +23,6 @@ type HandlerFunc func(c *Conn, op Opcode, data []byte)
 
 // OnMessage calls f.
 func (f HandlerFunc) OnMessage(c *Conn, op Opcode, data []byte) { f(c, op, data) }
-
-// AcceptOptions configures the server side of a connection.
-type AcceptOptions struct {
-	// Subprotocols the server speaks, compared case-insensitively with the
-	// client's offer; the first offered one that is listed is echoed.
-	Subprotocols []string
-	// AllowedOrigins lists the browser origins allowed besides the
-	// server's own: "*", a full origin, or a host pattern such as
-	// "*.example.com" (path.Match syntax). Requests without Origin (not
-	// from a browser) are always allowed. Default: same origin only.
-	AllowedOrigins []string
-	// Deflate configures permessage-deflate (RFC 7692). Default: on when
-	// the client offers it, without context takeover.
-	Deflate DeflateConfig
-	Config
-}
 
 // Conn is one WebSocket connection on the goroutine-per-connection engine:
 // Run reads on the calling goroutine; sent messages go to a bounded queue
@@ -105,37 +86,6 @@ func newConn(nc net.Conn, buffered []byte, isServer bool, cfg Config) *Conn {
 	cfg.Metrics.Open.Add(1)
 	cfg.Metrics.Opened.Add(1)
 	return c
-}
-
-// Accept completes the opening handshake for a request head the front door
-// has read and returns the connection; buffered holds the bytes read after
-// the head. A refused handshake is answered with its HTTP status and
-// returned as a *HandshakeError; the caller then closes nc.
-func Accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *AcceptOptions) (*Conn, error) {
-	if opts == nil {
-		opts = &AcceptOptions{}
-	}
-	hs, err := ServerHandshake(req, opts)
-	cfg := opts.Config.withDefaults()
-	_ = nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-	if err != nil {
-		var he *HandshakeError
-		if errors.As(err, &he) {
-			_, _ = nc.Write(he.Response())
-		}
-		return nil, err
-	}
-	if _, err := nc.Write(hs.Response); err != nil {
-		return nil, fmt.Errorf("websocket: writing handshake: %w", err)
-	}
-	_ = nc.SetWriteDeadline(time.Time{})
-	c := newConn(nc, buffered, true, cfg)
-	c.subprotocol = hs.Subprotocol
-	if hs.compressed {
-		c.comp = newCompressor(hs.deflate, true, opts.Deflate.Level)
-		c.decomp = newDecompressor(hs.deflate, true)
-	}
-	return c, nil
 }
 
 // Subprotocol returns the negotiated subprotocol, or "".

@@ -53,7 +53,7 @@ func startServer(t testing.TB, opts AcceptOptions, h Handler) *testServer {
 				if err != nil {
 					return
 				}
-				c, err := Accept(nc, req, rest, &opts)
+				c, err := Accept(nc, headRequest(req), rest, &opts)
 				if err != nil {
 					return
 				}

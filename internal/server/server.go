@@ -170,7 +170,7 @@ func (s *Server) Metrics() *websocket.Metrics { return &s.metrics }
 // peerconnection routes (and every OPTIONS request) to the peerconnection
 // service; everything else goes to the HTTP handlers.
 func (s *Server) route(req *httphead.Request) frontdoor.ConnHandler {
-	if !websocket.IsUpgrade(req) {
+	if !websocket.IsUpgrade(req.Header) {
 		if peerconn.IsRoute(req.Method, req.Target) {
 			return s.pc
 		}
@@ -239,7 +239,8 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 // accept completes a WebSocket handshake; a refusal has been answered and
 // logged when it returns nil.
 func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *websocket.AcceptOptions) *websocket.Conn {
-	c, err := websocket.Accept(nc, req, buffered, opts)
+	wreq := websocket.Request{Method: req.Method, ProtoMajor: req.Major, ProtoMinor: req.Minor, Header: req.Header}
+	c, err := websocket.Accept(nc, &wreq, buffered, opts)
 	if err != nil {
 		var he *websocket.HandshakeError
 		if errors.As(err, &he) {
