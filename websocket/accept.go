@@ -43,7 +43,7 @@ func Accept(nc net.Conn, req *Request, buffered []byte, opts *AcceptOptions) (*C
 	if err != nil {
 		var he *HandshakeError
 		if errors.As(err, &he) {
-			_, _ = nc.Write(he.Response())
+			_, _ = nc.Write(he.response())
 		}
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func TestUpgradeKeepsBytesAfterHead(t *testing.T) {
 	head := "GET /echo HTTP/1.1\r\nHost: " + srv.Listener.Addr().String() + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: " + sampleKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	mask := [4]byte{1, 2, 3, 4}
-	if _, err := nc.Write(AppendFrame([]byte(head), OpText, true, false, &mask, []byte("hello"))); err != nil {
+	if _, err := nc.Write(appendFrame([]byte(head), OpText, true, false, &mask, []byte("hello"))); err != nil {
 		t.Fatal(err)
 	}
 	var buf []byte
@@ -75,7 +75,7 @@ func TestUpgradeKeepsBytesAfterHead(t *testing.T) {
 			if resp.Status != http.StatusSwitchingProtocols {
 				t.Fatalf("status %d", resp.Status)
 			}
-			if h, hn, herr := ParseHeader(buf[used:]); herr == nil && len(buf) >= used+hn+int(h.Length) {
+			if h, hn, herr := parseHeader(buf[used:]); herr == nil && len(buf) >= used+hn+int(h.Length) {
 				if got := string(buf[used+hn : used+hn+int(h.Length)]); h.Op != OpText || got != "hello" {
 					t.Fatalf("echo %s %q, want text \"hello\"", h.Op, got)
 				}

@@ -145,9 +145,6 @@ type Counter struct {
 	}
 }
 
-// Add adds n (to the first cell).
-func (c *Counter) Add(n int64) { c.cells[0].n.Add(n) }
-
 // add adds n in the given cell.
 func (c *Counter) add(cell uint32, n int64) { c.cells[cell%counterCells].n.Add(n) }
 

@@ -152,7 +152,7 @@ func (c *Conn) setStatus(code StatusCode, reason string) {
 // already queued. The connection ends when the peer answers or after
 // CloseTimeout.
 func (c *Conn) Close(code StatusCode, reason string) {
-	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), false) {
+	if c.queueControl(OpClose, appendClosePayload(nil, code, reason), false) {
 		c.setStatus(code, reason)
 	}
 }
@@ -164,7 +164,7 @@ func (c *Conn) fail(code StatusCode, reason string) {
 	// The peer has CloseTimeout to answer, whether or not our close frame
 	// can be written: a peer that does not read must not keep us reading.
 	c.startCloseTimer()
-	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), true) {
+	if c.queueControl(OpClose, appendClosePayload(nil, code, reason), true) {
 		c.setStatus(code, reason)
 		c.cfg.Logger.Debug("websocket: failing connection", "remote", c.RemoteAddr(), "code", uint16(code), "reason", reason)
 	}

@@ -2,8 +2,8 @@
 // protocol (RFC 6455) with permessage-deflate (RFC 7692), server and client
 // side.
 //
-// The codec is pure: ParseHeader, AppendHeader, AppendFrame, MaskBytes,
-// ParseClosePayload and AppendClosePayload do no I/O, and ServerHandshake
+// The codec is pure: parseHeader, appendHeader, appendFrame, maskBytes,
+// parseClosePayload and appendClosePayload do no I/O, and ServerHandshake
 // turns a request head into the 101 reply or a *HandshakeError carrying the
 // HTTP status to answer with. They are table-tested and fuzzed.
 //

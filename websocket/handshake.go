@@ -18,16 +18,16 @@ import (
 // acceptGUID is the fixed GUID of RFC 6455 §1.3.
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// AcceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
-func AcceptKey(key string) string {
+// acceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
+func acceptKey(key string) string {
 	h := sha1.New()
 	h.Write([]byte(key))
 	h.Write([]byte(acceptGUID))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
-// NewKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
-func NewKey() string {
+// newKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
+func newKey() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
 	return base64.StdEncoding.EncodeToString(b[:])
@@ -46,9 +46,9 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("websocket: handshake refused: %d %s", e.Status, e.Reason)
 }
 
-// Response returns the whole HTTP reply for a refused handshake: a short
+// response returns the whole HTTP reply for a refused handshake: a short
 // text body with Content-Length and Connection: close.
-func (e *HandshakeError) Response() []byte {
+func (e *HandshakeError) response() []byte {
 	body := e.Reason + "\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", e.Status, http.StatusText(e.Status))
@@ -144,7 +144,7 @@ func serverHandshake(req *Request, opts *AcceptOptions) (*handshake, error) {
 	hs := &handshake{}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-	b.WriteString("Sec-WebSocket-Accept: " + AcceptKey(key) + "\r\n")
+	b.WriteString("Sec-WebSocket-Accept: " + acceptKey(key) + "\r\n")
 	if p, ok := selectSubprotocol(req.Header.Values("Sec-Websocket-Protocol"), opts.Subprotocols); ok {
 		hs.subprotocol = p
 		b.WriteString("Sec-WebSocket-Protocol: " + p + "\r\n")
@@ -295,7 +295,7 @@ func checkServerResponse(resp *httphead.Response, key string, protocols []string
 	if !headerHasToken(resp.Header, "Connection", "upgrade") {
 		return "", fmt.Errorf("%w: Connection header lacks Upgrade", ErrBadHandshake)
 	}
-	if got := resp.Header.Get("Sec-Websocket-Accept"); got != AcceptKey(key) {
+	if got := resp.Header.Get("Sec-Websocket-Accept"); got != acceptKey(key) {
 		return "", fmt.Errorf("%w: Sec-WebSocket-Accept %q does not match the key", ErrBadHandshake, got)
 	}
 	if vs := resp.Header.Values("Sec-Websocket-Protocol"); len(vs) > 0 {

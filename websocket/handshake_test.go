@@ -41,8 +41,8 @@ func upgradeRequest(extra ...string) string {
 
 func TestAcceptKey(t *testing.T) {
 	// RFC 6455 §1.3.
-	if got := AcceptKey(sampleKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		t.Fatalf("AcceptKey = %q", got)
+	if got := acceptKey(sampleKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("acceptKey = %q", got)
 	}
 }
 
@@ -84,14 +84,14 @@ func TestServerHandshake(t *testing.T) {
 				if !errors.As(err, &he) || he.Status != tt.status {
 					t.Fatalf("err = %v, want status %d", err, tt.status)
 				}
-				resp := string(he.Response())
+				resp := string(he.response())
 				if !strings.HasPrefix(resp, "HTTP/1.1 "+strconv.Itoa(tt.status)+" ") || !strings.Contains(resp, "Content-Length: ") {
 					t.Fatalf("reply lacks Content-Length: %q", resp)
 				}
 				if tt.header != "" && !strings.Contains(resp, tt.header+"\r\n") {
 					t.Fatalf("reply lacks %q: %q", tt.header, resp)
 				}
-				if _, _, err := httphead.ParseResponse(he.Response(), 1<<14); err != nil {
+				if _, _, err := httphead.ParseResponse(he.response(), 1<<14); err != nil {
 					t.Fatalf("refusal is not a valid response: %v", err)
 				}
 				return
@@ -150,7 +150,7 @@ func TestClientChecksResponse(t *testing.T) {
 
 func TestClientRequestIsAcceptable(t *testing.T) {
 	u, _ := url.Parse("ws://127.0.0.1:8888/ws?roomId=r&peerId=p")
-	raw := clientRequest(u, NewKey(), []string{"protoo"}, deflateOffer(DeflateConfig{}), "http://127.0.0.1:8888", http.Header{"X-Test": {"1"}})
+	raw := clientRequest(u, newKey(), []string{"protoo"}, deflateOffer(DeflateConfig{}), "http://127.0.0.1:8888", http.Header{"X-Test": {"1"}})
 	req, _, err := httphead.ParseRequest(raw, 16<<10)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +186,7 @@ func FuzzServerHandshake(f *testing.F) {
 			if !errors.As(err, &he) || he.Status < 400 || he.Status > 499 {
 				t.Fatalf("refusal without a 4xx status: %v", err)
 			}
-			if _, _, err := httphead.ParseResponse(he.Response(), 1<<14); err != nil {
+			if _, _, err := httphead.ParseResponse(he.response(), 1<<14); err != nil {
 				t.Fatalf("refusal reply does not parse: %v", err)
 			}
 			return

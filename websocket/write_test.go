@@ -67,7 +67,7 @@ func TestIncompressibleGoesPlain(t *testing.T) {
 		data[i] = byte(i*7919 + i>>3*31)
 	}
 	f := c.compressedMessage(OpBinary, data, nil)
-	h, n, err := ParseHeader(f)
+	h, n, err := parseHeader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
