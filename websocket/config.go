@@ -73,6 +73,11 @@ type Config struct {
 	// Metrics, when set, counts this connection's events. One Metrics is
 	// usually shared by all connections of a server.
 	Metrics *Metrics
+	// Flusher writes this connection's channel publications
+	// (SendDroppable) and BatchDelay rounds. One Flusher is usually shared
+	// by all connections of a server (NewFlusher). Default: a Flusher
+	// shared by every connection of the process that has none.
+	Flusher *Flusher
 }
 
 func (c Config) withDefaults() Config {
@@ -108,6 +113,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Metrics == nil {
 		c.Metrics = new(Metrics)
+	}
+	if c.Flusher == nil {
+		c.Flusher = defaultFlusher()
 	}
 	return c
 }

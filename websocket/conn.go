@@ -43,7 +43,7 @@ type Conn struct {
 	// The write side (flush.go). The fields below wbusy belong to
 	// whoever holds it.
 	wbusy       atomic.Bool
-	shard       uint32          // the flusher this connection uses
+	shard       *flushShard     // the flusher this connection uses
 	cell        uint32          // the cell of Metrics counters it adds to
 	raw         syscall.RawConn // nil: no non-blocking writes
 	writevFn    func(fd uintptr) bool
@@ -81,7 +81,7 @@ func newConn(nc net.Conn, buffered []byte, isServer bool, cfg Config) *Conn {
 		cfg:      cfg,
 		done:     make(chan struct{}),
 	}
-	c.shard, c.cell = pickShard()
+	c.shard, c.cell = cfg.Flusher.pick()
 	c.setRawWriter(nc)
 	cfg.Metrics.Open.Add(1)
 	cfg.Metrics.Opened.Add(1)

@@ -87,6 +87,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics websocket.Metrics
+	flusher *websocket.Flusher // writes its connections' publications
 	fd      *frontdoor.Server
 	pc      *peerconn.Service
 	ws      map[string]session.Handler // raw WebSocket endpoints by path
@@ -102,7 +103,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), quit: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, flusher: websocket.NewFlusher(), started: time.Now(), quit: make(chan struct{})}
 	pcc := cfg.PeerConn
 	if pcc.Logger == nil {
 		pcc.Logger = cfg.Logger
@@ -232,6 +233,7 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 			BatchDelay:      s.cfg.BatchDelay,
 			Logger:          s.log,
 			Metrics:         &s.metrics,
+			Flusher:         s.flusher,
 		},
 	}
 }
