@@ -27,6 +27,7 @@ func TestPreparedMessageOwnsItsBytes(t *testing.T) {
 
 func fakeServerConn(p deflateParams, compressed bool) *Conn {
 	c := &Conn{isServer: true, cfg: Config{}.withDefaults()}
+	c.shard, c.cell = c.cfg.Flusher.pick()
 	if compressed {
 		c.comp = newCompressor(p, true, 0)
 	}
