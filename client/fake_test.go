@@ -58,7 +58,8 @@ func startFake(t *testing.T) *fakeServer {
 func (f *fakeServer) url() string { return "ws://" + f.addr + "/ws" }
 
 func (f *fakeServer) serve(ctx context.Context, nc net.Conn, req *httphead.Request, buffered []byte) {
-	c, err := websocket.Accept(nc, req, buffered, &websocket.AcceptOptions{Subprotocols: []string{"protoo"}})
+	wreq := &websocket.Request{Method: req.Method, ProtoMajor: req.Major, ProtoMinor: req.Minor, Header: req.Header}
+	c, err := websocket.Accept(nc, wreq, buffered, &websocket.AcceptOptions{Subprotocols: []string{"protoo"}})
 	if err != nil {
 		nc.Close()
 		return

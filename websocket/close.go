@@ -82,9 +82,9 @@ func (c StatusCode) String() string {
 	return fmt.Sprintf("status %d", uint16(c))
 }
 
-// ValidOnWire reports whether c may appear in a close frame: 1000-1003,
+// validOnWire reports whether c may appear in a close frame: 1000-1003,
 // 1007-1014 and 3000-4999. 1005, 1006 and 1015 are for reporting only.
-func (c StatusCode) ValidOnWire() bool {
+func (c StatusCode) validOnWire() bool {
 	switch {
 	case c >= 1000 && c <= 1003:
 		return true
@@ -96,8 +96,8 @@ func (c StatusCode) ValidOnWire() bool {
 	return false
 }
 
-// MaxCloseReason is the longest close reason in bytes: 125 minus the code.
-const MaxCloseReason = MaxControlPayload - 2
+// maxCloseReason is the longest close reason in bytes: 125 minus the code.
+const maxCloseReason = maxControlPayload - 2
 
 // CloseError is how a connection reports the close frame it saw (or, with
 // StatusAbnormalClosure, that it saw none).
@@ -122,11 +122,11 @@ func CloseStatus(err error) StatusCode {
 	return 0
 }
 
-// ParseClosePayload decodes a close frame's payload (RFC 6455 §5.5.1). An
+// parseClosePayload decodes a close frame's payload (RFC 6455 §5.5.1). An
 // empty payload is StatusNoStatusRcvd. A one-byte payload, a code that may not
-// be sent, or a reason that is not UTF-8 is an error wrapping ErrProtocol;
+// be sent, or a reason that is not UTF-8 is an error wrapping errProtocol;
 // the caller answers it with 1002.
-func ParseClosePayload(p []byte) (StatusCode, string, error) {
+func parseClosePayload(p []byte) (StatusCode, string, error) {
 	switch {
 	case len(p) == 0:
 		return StatusNoStatusRcvd, "", nil
@@ -134,7 +134,7 @@ func ParseClosePayload(p []byte) (StatusCode, string, error) {
 		return 0, "", protocolErrorf("close payload of 1 byte")
 	}
 	code := StatusCode(binary.BigEndian.Uint16(p))
-	if !code.ValidOnWire() {
+	if !code.validOnWire() {
 		return 0, "", protocolErrorf("close code %d is not allowed on the wire", uint16(code))
 	}
 	reason := p[2:]
@@ -144,15 +144,15 @@ func ParseClosePayload(p []byte) (StatusCode, string, error) {
 	return code, string(reason), nil
 }
 
-// AppendClosePayload appends a close payload for code and reason. A code that
+// appendClosePayload appends a close payload for code and reason. A code that
 // may not be sent (1005 among them) gives an empty payload; the reason is cut
-// to MaxCloseReason bytes at a rune boundary.
-func AppendClosePayload(dst []byte, code StatusCode, reason string) []byte {
-	if !code.ValidOnWire() {
+// to maxCloseReason bytes at a rune boundary.
+func appendClosePayload(dst []byte, code StatusCode, reason string) []byte {
+	if !code.validOnWire() {
 		return dst
 	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(code))
-	return append(dst, truncateUTF8(reason, MaxCloseReason)...)
+	return append(dst, truncateUTF8(reason, maxCloseReason)...)
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a rune, and

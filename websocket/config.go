@@ -73,6 +73,11 @@ type Config struct {
 	// Metrics, when set, counts this connection's events. One Metrics is
 	// usually shared by all connections of a server.
 	Metrics *Metrics
+	// Flusher writes this connection's channel publications
+	// (SendDroppable) and BatchDelay rounds. One Flusher is usually shared
+	// by all connections of a server (NewFlusher). Default: a Flusher
+	// shared by every connection of the process that has none.
+	Flusher *Flusher
 }
 
 func (c Config) withDefaults() Config {
@@ -109,6 +114,9 @@ func (c Config) withDefaults() Config {
 	if c.Metrics == nil {
 		c.Metrics = new(Metrics)
 	}
+	if c.Flusher == nil {
+		c.Flusher = defaultFlusher()
+	}
 	return c
 }
 
@@ -144,9 +152,6 @@ type Counter struct {
 		_ [56]byte // a cell per 64-byte cache line
 	}
 }
-
-// Add adds n (to the first cell).
-func (c *Counter) Add(n int64) { c.cells[0].n.Add(n) }
 
 // add adds n in the given cell.
 func (c *Counter) add(cell uint32, n int64) { c.cells[cell%counterCells].n.Add(n) }

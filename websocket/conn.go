@@ -3,15 +3,12 @@ package websocket
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/switchboard/switchboard/internal/httphead"
 )
 
 // Handler receives the messages of a connection. OnMessage runs on the
@@ -26,22 +23,6 @@ type HandlerFunc func(c *Conn, op Opcode, data []byte)
 
 // OnMessage calls f.
 func (f HandlerFunc) OnMessage(c *Conn, op Opcode, data []byte) { f(c, op, data) }
-
-// AcceptOptions configures the server side of a connection.
-type AcceptOptions struct {
-	// Subprotocols the server speaks, compared case-insensitively with the
-	// client's offer; the first offered one that is listed is echoed.
-	Subprotocols []string
-	// AllowedOrigins lists the browser origins allowed besides the
-	// server's own: "*", a full origin, or a host pattern such as
-	// "*.example.com" (path.Match syntax). Requests without Origin (not
-	// from a browser) are always allowed. Default: same origin only.
-	AllowedOrigins []string
-	// Deflate configures permessage-deflate (RFC 7692). Default: on when
-	// the client offers it, without context takeover.
-	Deflate DeflateConfig
-	Config
-}
 
 // Conn is one WebSocket connection on the goroutine-per-connection engine:
 // Run reads on the calling goroutine; sent messages go to a bounded queue
@@ -62,7 +43,7 @@ type Conn struct {
 	// The write side (flush.go). The fields below wbusy belong to
 	// whoever holds it.
 	wbusy       atomic.Bool
-	shard       uint32          // the flusher this connection uses
+	shard       *flushShard     // the flusher this connection uses
 	cell        uint32          // the cell of Metrics counters it adds to
 	raw         syscall.RawConn // nil: no non-blocking writes
 	writevFn    func(fd uintptr) bool
@@ -100,42 +81,11 @@ func newConn(nc net.Conn, buffered []byte, isServer bool, cfg Config) *Conn {
 		cfg:      cfg,
 		done:     make(chan struct{}),
 	}
-	c.shard, c.cell = pickShard()
+	c.shard, c.cell = cfg.Flusher.pick()
 	c.setRawWriter(nc)
 	cfg.Metrics.Open.Add(1)
 	cfg.Metrics.Opened.Add(1)
 	return c
-}
-
-// Accept completes the opening handshake for a request head the front door
-// has read and returns the connection; buffered holds the bytes read after
-// the head. A refused handshake is answered with its HTTP status and
-// returned as a *HandshakeError; the caller then closes nc.
-func Accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *AcceptOptions) (*Conn, error) {
-	if opts == nil {
-		opts = &AcceptOptions{}
-	}
-	hs, err := ServerHandshake(req, opts)
-	cfg := opts.Config.withDefaults()
-	_ = nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-	if err != nil {
-		var he *HandshakeError
-		if errors.As(err, &he) {
-			_, _ = nc.Write(he.Response())
-		}
-		return nil, err
-	}
-	if _, err := nc.Write(hs.Response); err != nil {
-		return nil, fmt.Errorf("websocket: writing handshake: %w", err)
-	}
-	_ = nc.SetWriteDeadline(time.Time{})
-	c := newConn(nc, buffered, true, cfg)
-	c.subprotocol = hs.Subprotocol
-	if hs.compressed {
-		c.comp = newCompressor(hs.deflate, true, opts.Deflate.Level)
-		c.decomp = newDecompressor(hs.deflate, true)
-	}
-	return c, nil
 }
 
 // Subprotocol returns the negotiated subprotocol, or "".
@@ -202,7 +152,7 @@ func (c *Conn) setStatus(code StatusCode, reason string) {
 // already queued. The connection ends when the peer answers or after
 // CloseTimeout.
 func (c *Conn) Close(code StatusCode, reason string) {
-	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), false) {
+	if c.queueControl(OpClose, appendClosePayload(nil, code, reason), false) {
 		c.setStatus(code, reason)
 	}
 }
@@ -214,7 +164,7 @@ func (c *Conn) fail(code StatusCode, reason string) {
 	// The peer has CloseTimeout to answer, whether or not our close frame
 	// can be written: a peer that does not read must not keep us reading.
 	c.startCloseTimer()
-	if c.queueControl(OpClose, AppendClosePayload(nil, code, reason), true) {
+	if c.queueControl(OpClose, appendClosePayload(nil, code, reason), true) {
 		c.setStatus(code, reason)
 		c.cfg.Logger.Debug("websocket: failing connection", "remote", c.RemoteAddr(), "code", uint16(code), "reason", reason)
 	}

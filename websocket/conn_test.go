@@ -53,7 +53,7 @@ func startServer(t testing.TB, opts AcceptOptions, h Handler) *testServer {
 				if err != nil {
 					return
 				}
-				c, err := Accept(nc, req, rest, &opts)
+				c, err := Accept(nc, headRequest(req), rest, &opts)
 				if err != nil {
 					return
 				}
@@ -256,7 +256,7 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		_ = tc.SetReadBuffer(4096)
 	}
 	u := mustURL(t, srv.URL)
-	key := NewKey()
+	key := newKey()
 	if _, err := nc.Write(clientRequest(u, key, nil, "", "", nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestSlowConsumerIsClosed(t *testing.T) {
 		}
 	}
 	mask := [4]byte{1, 2, 3, 4}
-	if _, err := nc.Write(AppendFrame(nil, OpText, true, false, &mask, []byte("hi"))); err != nil {
+	if _, err := nc.Write(appendFrame(nil, OpText, true, false, &mask, []byte("hi"))); err != nil {
 		t.Fatal(err)
 	}
 	var c *Conn
@@ -307,7 +307,7 @@ func TestDeadPeerDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	if _, err := nc.Write(clientRequest(mustURL(t, srv.URL), NewKey(), nil, "", "", nil)); err != nil {
+	if _, err := nc.Write(clientRequest(mustURL(t, srv.URL), newKey(), nil, "", "", nil)); err != nil {
 		t.Fatal(err)
 	}
 	// Never answer the pings: the server must hang up on its own.

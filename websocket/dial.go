@@ -99,7 +99,7 @@ func clientHandshake(ctx context.Context, nc net.Conn, u *url.URL, opts *DialOpt
 	if d, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(d)
 	}
-	key := NewKey()
+	key := newKey()
 	var offer string
 	if !opts.Deflate.Disabled {
 		offer = deflateOffer(opts.Deflate)

@@ -49,9 +49,9 @@ func (c *Conn) kick(mode kickMode) {
 	}
 	switch mode {
 	case kickShared:
-		flushShards[c.shard].schedule(c)
+		c.shard.schedule(c)
 	case kickBatch:
-		flushShards[c.shard].scheduleAfter(c, c.cfg.BatchDelay)
+		c.shard.scheduleAfter(c, c.cfg.BatchDelay)
 	default:
 		c.flush()
 	}
@@ -315,16 +315,36 @@ type flushShard struct {
 	due     time.Time // when the armed timer fires; zero: none armed
 }
 
-var (
-	flushShards = make([]flushShard, max(1, runtime.GOMAXPROCS(0)))
-	nextShard   atomic.Uint32
-)
+// Flusher writes the channel publications (Conn.SendDroppable) of the
+// connections that use it, and runs their Config.BatchDelay rounds: one
+// flusher per CPU, each a list of connections waiting to be written and a
+// goroutine that writes them in turn, so that a publisher reaching
+// thousands of connections wakes no goroutine per recipient.
+//
+// A Flusher needs no stopping: a flusher's goroutine runs only while
+// connections wait for it and ends when its list is empty, and a timed
+// round runs on its timer's goroutine. A server owns one and passes it to
+// its connections in Config.Flusher, so that they share its goroutines and
+// no other server's; connections without one share a Flusher of the
+// process (defaultFlusher), which is never replaced.
+type Flusher struct {
+	shards []flushShard
+	next   atomic.Uint32
+}
 
-// pickShard spreads connections over the flushers, and over the cells of
-// the Metrics counters.
-func pickShard() (shard, cell uint32) {
-	n := nextShard.Add(1)
-	return n % uint32(len(flushShards)), n % counterCells
+// NewFlusher returns a Flusher with one flusher per CPU (GOMAXPROCS).
+func NewFlusher() *Flusher {
+	return &Flusher{shards: make([]flushShard, max(1, runtime.GOMAXPROCS(0)))}
+}
+
+// defaultFlusher is the Flusher of connections whose Config has none.
+var defaultFlusher = sync.OnceValue(NewFlusher)
+
+// pick spreads connections over the flushers, and over the cells of the
+// Metrics counters.
+func (f *Flusher) pick() (shard *flushShard, cell uint32) {
+	n := f.next.Add(1)
+	return &f.shards[n%uint32(len(f.shards))], n % counterCells
 }
 
 // schedule adds an owned connection to the list, starting the flusher when

@@ -235,3 +235,45 @@ func TestDeadlineDoesNotOutliveBlockedWrite(t *testing.T) {
 		t.Fatalf("%d write timeouts", n)
 	}
 }
+
+// ownsShard reports whether shard is one of f's flushers.
+func ownsShard(f *Flusher, shard *flushShard) bool {
+	for i := range f.shards {
+		if &f.shards[i] == shard {
+			return true
+		}
+	}
+	return false
+}
+
+// TestConnUsesConfiguredFlusher: a connection's publications go through
+// the Flusher of its Config, immediately or in a BatchDelay round, and a
+// connection without one uses the process's default Flusher.
+func TestConnUsesConfiguredFlusher(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		t.Run(fmt.Sprintf("BatchDelay=%v", delay), func(t *testing.T) {
+			f := NewFlusher()
+			server := make(chan *Conn, 1)
+			srv := startServer(t, AcceptOptions{Config: Config{Flusher: f, BatchDelay: delay}}, HandlerFunc(func(c *Conn, _ Opcode, data []byte) {
+				if err := c.SendDroppable(NewPreparedMessage(OpText, append([]byte("pub "), data...))); err != nil {
+					t.Error(err)
+				}
+				server <- c
+			}))
+			c, in, _ := dialRun(t, srv.URL, nil)
+			if err := c.SendMessage(OpText, []byte("1")); err != nil {
+				t.Fatal(err)
+			}
+			if m := in.next(t); string(m.data) != "pub 1" {
+				t.Fatalf("got %q", m.data)
+			}
+			sc := <-server
+			if !ownsShard(f, sc.shard) {
+				t.Fatal("the server's connection does not use the Flusher of its Config")
+			}
+			if ownsShard(f, c.shard) || !ownsShard(defaultFlusher(), c.shard) {
+				t.Fatal("a connection without a Flusher does not use the default one")
+			}
+		})
+	}
+}

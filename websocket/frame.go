@@ -38,25 +38,25 @@ func (o Opcode) String() string {
 	return fmt.Sprintf("reserved(0x%x)", byte(o))
 }
 
-// IsControl reports whether o is a control opcode (close, ping, pong or a
+// isControl reports whether o is a control opcode (close, ping, pong or a
 // reserved control opcode 0xB-0xF).
-func (o Opcode) IsControl() bool { return o&0x8 != 0 }
+func (o Opcode) isControl() bool { return o&0x8 != 0 }
 
-// IsReserved reports whether o is one of the opcodes RFC 6455 reserves.
-func (o Opcode) IsReserved() bool {
+// isReserved reports whether o is one of the opcodes RFC 6455 reserves.
+func (o Opcode) isReserved() bool {
 	return (o > OpBinary && o < OpClose) || o > OpPong
 }
 
-// MaxControlPayload is the largest payload a control frame may carry
+// maxControlPayload is the largest payload a control frame may carry
 // (RFC 6455 §5.5).
-const MaxControlPayload = 125
+const maxControlPayload = 125
 
-// MaxHeaderSize is the largest frame header: 2 bytes, an 8-byte length and a
+// maxHeaderSize is the largest frame header: 2 bytes, an 8-byte length and a
 // 4-byte masking key.
-const MaxHeaderSize = 14
+const maxHeaderSize = 14
 
-// Header is a decoded frame header (RFC 6455 §5.2).
-type Header struct {
+// frameHeader is a decoded frame header (RFC 6455 §5.2).
+type frameHeader struct {
 	Fin    bool
 	Rsv1   bool
 	Rsv2   bool
@@ -68,30 +68,30 @@ type Header struct {
 }
 
 // Sentinel errors of the frame parser. Every parse error wraps
-// ErrProtocol, which a connection answers with close code 1002.
+// errProtocol, which a connection answers with close code 1002.
 var (
-	// ErrShortHeader means the buffer does not yet hold a whole header.
-	ErrShortHeader = errors.New("websocket: short frame header")
-	// ErrProtocol is the root of every framing violation.
-	ErrProtocol = errors.New("websocket: protocol error")
+	// errShortHeader means the buffer does not yet hold a whole header.
+	errShortHeader = errors.New("websocket: short frame header")
+	// errProtocol is the root of every framing violation.
+	errProtocol = errors.New("websocket: protocol error")
 )
 
 func protocolErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{errProtocol}, args...)...)
 }
 
-// ParseHeader decodes the frame header at the start of b and returns it with
-// its size in bytes. It returns ErrShortHeader when b is too short, and an
-// error wrapping ErrProtocol for a header no endpoint may send: a 64-bit
+// parseHeader decodes the frame header at the start of b and returns it with
+// its size in bytes. It returns errShortHeader when b is too short, and an
+// error wrapping errProtocol for a header no endpoint may send: a 64-bit
 // length with its top bit set, or a control frame that is fragmented or
 // longer than 125 bytes. A length in a longer form than needed is accepted:
 // the minimal form binds senders only. Checks that depend on the connection
 // (masking, RSV bits, reserved opcodes, continuation order) are the
 // reader's.
-func ParseHeader(b []byte) (Header, int, error) {
-	var h Header
+func parseHeader(b []byte) (frameHeader, int, error) {
+	var h frameHeader
 	if len(b) < 2 {
-		return h, 0, ErrShortHeader
+		return h, 0, errShortHeader
 	}
 	b0, b1 := b[0], b[1]
 	h.Fin = b0&0x80 != 0
@@ -104,13 +104,13 @@ func ParseHeader(b []byte) (Header, int, error) {
 	switch l := b1 & 0x7f; l {
 	case 126:
 		if len(b) < 4 {
-			return h, 0, ErrShortHeader
+			return h, 0, errShortHeader
 		}
 		h.Length = int64(binary.BigEndian.Uint16(b[2:4]))
 		n = 4
 	case 127:
 		if len(b) < 10 {
-			return h, 0, ErrShortHeader
+			return h, 0, errShortHeader
 		}
 		v := binary.BigEndian.Uint64(b[2:10])
 		if v>>63 != 0 {
@@ -123,25 +123,25 @@ func ParseHeader(b []byte) (Header, int, error) {
 	}
 	if h.Masked {
 		if len(b) < n+4 {
-			return h, 0, ErrShortHeader
+			return h, 0, errShortHeader
 		}
 		copy(h.Mask[:], b[n:n+4])
 		n += 4
 	}
-	if h.Op.IsControl() {
+	if h.Op.isControl() {
 		if !h.Fin {
 			return h, 0, protocolErrorf("fragmented %s frame", h.Op)
 		}
-		if h.Length > MaxControlPayload {
+		if h.Length > maxControlPayload {
 			return h, 0, protocolErrorf("%s frame payload of %d bytes exceeds 125", h.Op, h.Length)
 		}
 	}
 	return h, n, nil
 }
 
-// AppendHeader appends the encoding of h to dst, using the shortest length
+// appendHeader appends the encoding of h to dst, using the shortest length
 // form as RFC 6455 §5.2 requires.
-func AppendHeader(dst []byte, h Header) []byte {
+func appendHeader(dst []byte, h frameHeader) []byte {
 	b0 := byte(h.Op) & 0x0f
 	if h.Fin {
 		b0 |= 0x80
@@ -175,27 +175,27 @@ func AppendHeader(dst []byte, h Header) []byte {
 	return dst
 }
 
-// AppendFrame appends one whole frame to dst. With mask non-nil the payload
+// appendFrame appends one whole frame to dst. With mask non-nil the payload
 // is masked with it (client to server); the caller's payload is not changed.
-func AppendFrame(dst []byte, op Opcode, fin, rsv1 bool, mask *[4]byte, payload []byte) []byte {
-	h := Header{Fin: fin, Rsv1: rsv1, Op: op, Length: int64(len(payload))}
+func appendFrame(dst []byte, op Opcode, fin, rsv1 bool, mask *[4]byte, payload []byte) []byte {
+	h := frameHeader{Fin: fin, Rsv1: rsv1, Op: op, Length: int64(len(payload))}
 	if mask != nil {
 		h.Masked = true
 		h.Mask = *mask
 	}
-	dst = AppendHeader(dst, h)
+	dst = appendHeader(dst, h)
 	start := len(dst)
 	dst = append(dst, payload...)
 	if mask != nil {
-		MaskBytes(*mask, 0, dst[start:])
+		maskBytes(*mask, 0, dst[start:])
 	}
 	return dst
 }
 
-// MaskBytes XORs b in place with the masking key, starting at key position
+// maskBytes XORs b in place with the masking key, starting at key position
 // pos, and returns the position after b (RFC 6455 §5.3). Masking twice
 // unmasks.
-func MaskBytes(key [4]byte, pos int, b []byte) int {
+func maskBytes(key [4]byte, pos int, b []byte) int {
 	pos &= 3
 	// Align to the key, then work a word at a time.
 	for len(b) > 0 && pos != 0 {

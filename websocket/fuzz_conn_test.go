@@ -31,12 +31,12 @@ func (s *scriptConn) SetWriteDeadline(time.Time) error { return nil }
 // text, be valid UTF-8.
 func FuzzConnRead(f *testing.F) {
 	mask := [4]byte{1, 2, 3, 4}
-	f.Add(AppendFrame(nil, OpText, true, false, &mask, []byte("hello")))
-	f.Add(append(AppendFrame(nil, OpText, false, false, &mask, []byte("hel")), AppendFrame(nil, OpContinuation, true, false, &mask, []byte("lo"))...))
-	f.Add(AppendFrame(nil, OpPing, true, false, &mask, []byte("p")))
-	f.Add(AppendFrame(nil, OpClose, true, false, &mask, AppendClosePayload(nil, StatusNormalClosure, "bye")))
-	f.Add(AppendFrame(nil, OpBinary, true, true, &mask, []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}))
-	f.Add(AppendFrame(nil, OpText, true, false, &mask, []byte("\xce\xba\xe1\xbd")))
+	f.Add(appendFrame(nil, OpText, true, false, &mask, []byte("hello")))
+	f.Add(append(appendFrame(nil, OpText, false, false, &mask, []byte("hel")), appendFrame(nil, OpContinuation, true, false, &mask, []byte("lo"))...))
+	f.Add(appendFrame(nil, OpPing, true, false, &mask, []byte("p")))
+	f.Add(appendFrame(nil, OpClose, true, false, &mask, appendClosePayload(nil, StatusNormalClosure, "bye")))
+	f.Add(appendFrame(nil, OpBinary, true, true, &mask, []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}))
+	f.Add(appendFrame(nil, OpText, true, false, &mask, []byte("\xce\xba\xe1\xbd")))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		cfg := Config{MaxMessageBytes: 1 << 12, PingInterval: -1, CloseTimeout: time.Second}.withDefaults()
 		c := newConn(&scriptConn{r: bytes.NewReader(in)}, nil, true, cfg)

@@ -18,16 +18,16 @@ import (
 // acceptGUID is the fixed GUID of RFC 6455 §1.3.
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// AcceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
-func AcceptKey(key string) string {
+// acceptKey returns the Sec-WebSocket-Accept value for a Sec-WebSocket-Key.
+func acceptKey(key string) string {
 	h := sha1.New()
 	h.Write([]byte(key))
 	h.Write([]byte(acceptGUID))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }
 
-// NewKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
-func NewKey() string {
+// newKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
+func newKey() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+).
 	return base64.StdEncoding.EncodeToString(b[:])
@@ -46,9 +46,9 @@ func (e *HandshakeError) Error() string {
 	return fmt.Sprintf("websocket: handshake refused: %d %s", e.Status, e.Reason)
 }
 
-// Response returns the whole HTTP reply for a refused handshake: a short
+// response returns the whole HTTP reply for a refused handshake: a short
 // text body with Content-Length and Connection: close.
-func (e *HandshakeError) Response() []byte {
+func (e *HandshakeError) response() []byte {
 	body := e.Reason + "\n"
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", e.Status, http.StatusText(e.Status))
@@ -65,36 +65,58 @@ func refuse(status int, reason string, header ...string) *HandshakeError {
 	return &HandshakeError{Status: status, Reason: reason, Header: header}
 }
 
-// IsUpgrade reports whether a request head asks for a WebSocket upgrade
-// (an Upgrade header naming websocket). The front door routes such requests
-// here; the rest of the handshake is checked by ServerHandshake.
-func IsUpgrade(req *httphead.Request) bool {
-	return headerHasToken(req.Header, "Upgrade", "websocket")
+// Request is the head of an opening handshake request: the fields of it
+// that Accept reads. A server that parses request heads itself fills it in
+// from its own parser's result; Upgrade fills it in from an *http.Request.
+type Request struct {
+	// Method is the request method as sent ("GET").
+	Method string
+	// ProtoMajor and ProtoMinor are the HTTP version (1 and 1 for
+	// HTTP/1.1); the handshake needs HTTP/1.1 or later.
+	ProtoMajor, ProtoMinor int
+	// Host is the request's host, compared with a browser's Origin for the
+	// same-origin rule; when it is empty the Host field of Header is used.
+	Host string
+	// Header holds the header fields, keys in canonical form
+	// (textproto.CanonicalMIMEHeaderKey), as http.Header does.
+	Header http.Header
 }
 
-// Handshake is the outcome of a successful server-side opening handshake.
-type Handshake struct {
-	// Response is the 101 reply to write.
-	Response []byte
-	// Subprotocol is the selected subprotocol, or "".
-	Subprotocol string
-	// Origin is the request's Origin header, or "".
-	Origin     string
-	deflate    deflateParams
-	compressed bool
+// host returns the request's Host.
+func (r *Request) host() string {
+	if r.Host != "" {
+		return r.Host
+	}
+	return r.Header.Get("Host")
 }
 
-// ServerHandshake checks an upgrade request against RFC 6455 §4.2.1 and the
+// IsUpgrade reports whether a request's header fields ask for a WebSocket
+// upgrade (an Upgrade header naming websocket). A server routes such
+// requests to Accept, which checks the rest of the handshake.
+func IsUpgrade(h http.Header) bool {
+	return headerHasToken(h, "Upgrade", "websocket")
+}
+
+// handshake is the outcome of a successful server-side opening handshake.
+type handshake struct {
+	response    []byte // the 101 reply to write
+	subprotocol string // the selected subprotocol, or ""
+	deflate     deflateParams
+	compressed  bool
+}
+
+// serverHandshake checks an upgrade request against RFC 6455 §4.2.1 and the
 // options, and returns the 101 reply to send. A refusal is a
-// *HandshakeError carrying the status to answer with.
-func ServerHandshake(req *httphead.Request, opts *AcceptOptions) (*Handshake, error) {
+// *HandshakeError carrying the status to answer with. It is a pure
+// function: no I/O.
+func serverHandshake(req *Request, opts *AcceptOptions) (*handshake, error) {
 	if opts == nil {
 		opts = &AcceptOptions{}
 	}
 	if req.Method != "GET" {
 		return nil, refuse(http.StatusMethodNotAllowed, "WebSocket upgrade needs GET", "Allow: GET")
 	}
-	if req.Major < 1 || (req.Major == 1 && req.Minor < 1) {
+	if req.ProtoMajor < 1 || (req.ProtoMajor == 1 && req.ProtoMinor < 1) {
 		return nil, refuse(http.StatusBadRequest, "WebSocket upgrade needs HTTP/1.1")
 	}
 	if !headerHasToken(req.Header, "Upgrade", "websocket") {
@@ -115,16 +137,16 @@ func ServerHandshake(req *httphead.Request, opts *AcceptOptions) (*Handshake, er
 		return nil, refuse(http.StatusBadRequest, "Sec-WebSocket-Key must be 16 bytes in base64")
 	}
 	origin := req.Header.Get("Origin")
-	if !originAllowed(origin, req.Header.Get("Host"), opts.AllowedOrigins) {
+	if !originAllowed(origin, req.host(), opts.AllowedOrigins) {
 		return nil, refuse(http.StatusForbidden, "origin not allowed: "+sanitize(origin))
 	}
 
-	hs := &Handshake{Origin: origin}
+	hs := &handshake{}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-	b.WriteString("Sec-WebSocket-Accept: " + AcceptKey(key) + "\r\n")
+	b.WriteString("Sec-WebSocket-Accept: " + acceptKey(key) + "\r\n")
 	if p, ok := selectSubprotocol(req.Header.Values("Sec-Websocket-Protocol"), opts.Subprotocols); ok {
-		hs.Subprotocol = p
+		hs.subprotocol = p
 		b.WriteString("Sec-WebSocket-Protocol: " + p + "\r\n")
 	}
 	if exts := req.Header.Values("Sec-Websocket-Extensions"); len(exts) > 0 && !opts.Deflate.Disabled {
@@ -138,7 +160,7 @@ func ServerHandshake(req *httphead.Request, opts *AcceptOptions) (*Handshake, er
 		}
 	}
 	b.WriteString("\r\n")
-	hs.Response = []byte(b.String())
+	hs.response = []byte(b.String())
 	return hs, nil
 }
 
@@ -159,9 +181,10 @@ func selectSubprotocol(offered, supported []string) (string, bool) {
 	return "", false
 }
 
-// OffersSubprotocol reports whether the request offers the subprotocol p.
-func OffersSubprotocol(req *httphead.Request, p string) bool {
-	_, ok := selectSubprotocol(req.Header.Values("Sec-Websocket-Protocol"), []string{p})
+// OffersSubprotocol reports whether a request's header fields offer the
+// subprotocol p (Sec-WebSocket-Protocol, compared case-insensitively).
+func OffersSubprotocol(h http.Header, p string) bool {
+	_, ok := selectSubprotocol(h.Values("Sec-Websocket-Protocol"), []string{p})
 	return ok
 }
 
@@ -272,7 +295,7 @@ func checkServerResponse(resp *httphead.Response, key string, protocols []string
 	if !headerHasToken(resp.Header, "Connection", "upgrade") {
 		return "", fmt.Errorf("%w: Connection header lacks Upgrade", ErrBadHandshake)
 	}
-	if got := resp.Header.Get("Sec-Websocket-Accept"); got != AcceptKey(key) {
+	if got := resp.Header.Get("Sec-Websocket-Accept"); got != acceptKey(key) {
 		return "", fmt.Errorf("%w: Sec-WebSocket-Accept %q does not match the key", ErrBadHandshake, got)
 	}
 	if vs := resp.Header.Values("Sec-Websocket-Protocol"); len(vs) > 0 {

@@ -13,13 +13,18 @@ import (
 
 const sampleKey = "dGhlIHNhbXBsZSBub25jZQ=="
 
-func parseReq(t testing.TB, raw string) *httphead.Request {
+func parseReq(t testing.TB, raw string) *Request {
 	t.Helper()
 	req, _, err := httphead.ParseRequest([]byte(raw), 16<<10)
 	if err != nil {
 		t.Fatalf("parse %q: %v", raw, err)
 	}
-	return req
+	return headRequest(req)
+}
+
+// headRequest is what a front door built on httphead passes to Accept.
+func headRequest(req *httphead.Request) *Request {
+	return &Request{Method: req.Method, ProtoMajor: req.Major, ProtoMinor: req.Minor, Header: req.Header}
 }
 
 func upgradeRequest(extra ...string) string {
@@ -36,8 +41,8 @@ func upgradeRequest(extra ...string) string {
 
 func TestAcceptKey(t *testing.T) {
 	// RFC 6455 §1.3.
-	if got := AcceptKey(sampleKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		t.Fatalf("AcceptKey = %q", got)
+	if got := acceptKey(sampleKey); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("acceptKey = %q", got)
 	}
 }
 
@@ -73,20 +78,20 @@ func TestServerHandshake(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hs, err := ServerHandshake(parseReq(t, tt.req), &tt.opts)
+			hs, err := serverHandshake(parseReq(t, tt.req), &tt.opts)
 			if tt.status != 0 {
 				var he *HandshakeError
 				if !errors.As(err, &he) || he.Status != tt.status {
 					t.Fatalf("err = %v, want status %d", err, tt.status)
 				}
-				resp := string(he.Response())
+				resp := string(he.response())
 				if !strings.HasPrefix(resp, "HTTP/1.1 "+strconv.Itoa(tt.status)+" ") || !strings.Contains(resp, "Content-Length: ") {
 					t.Fatalf("reply lacks Content-Length: %q", resp)
 				}
 				if tt.header != "" && !strings.Contains(resp, tt.header+"\r\n") {
 					t.Fatalf("reply lacks %q: %q", tt.header, resp)
 				}
-				if _, _, err := httphead.ParseResponse(he.Response(), 1<<14); err != nil {
+				if _, _, err := httphead.ParseResponse(he.response(), 1<<14); err != nil {
 					t.Fatalf("refusal is not a valid response: %v", err)
 				}
 				return
@@ -94,7 +99,7 @@ func TestServerHandshake(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := string(hs.Response)
+			resp := string(hs.response)
 			if !strings.HasPrefix(resp, "HTTP/1.1 101 Switching Protocols\r\n") || !strings.HasSuffix(resp, "\r\n\r\n") {
 				t.Fatalf("reply %q", resp)
 			}
@@ -145,17 +150,20 @@ func TestClientChecksResponse(t *testing.T) {
 
 func TestClientRequestIsAcceptable(t *testing.T) {
 	u, _ := url.Parse("ws://127.0.0.1:8888/ws?roomId=r&peerId=p")
-	raw := clientRequest(u, NewKey(), []string{"protoo"}, deflateOffer(DeflateConfig{}), "http://127.0.0.1:8888", http.Header{"X-Test": {"1"}})
-	req := parseReq(t, string(raw))
-	if req.Target != "/ws?roomId=r&peerId=p" {
-		t.Fatalf("target %q", req.Target)
-	}
-	hs, err := ServerHandshake(req, &AcceptOptions{Subprotocols: []string{"protoo"}})
+	raw := clientRequest(u, newKey(), []string{"protoo"}, deflateOffer(DeflateConfig{}), "http://127.0.0.1:8888", http.Header{"X-Test": {"1"}})
+	req, _, err := httphead.ParseRequest(raw, 16<<10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hs.Subprotocol != "protoo" || !hs.compressed {
-		t.Fatalf("subprotocol %q compressed %v", hs.Subprotocol, hs.compressed)
+	if req.Target != "/ws?roomId=r&peerId=p" {
+		t.Fatalf("target %q", req.Target)
+	}
+	hs, err := serverHandshake(headRequest(req), &AcceptOptions{Subprotocols: []string{"protoo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hs.subprotocol != "protoo" || !hs.compressed {
+		t.Fatalf("subprotocol %q compressed %v", hs.subprotocol, hs.compressed)
 	}
 }
 
@@ -172,20 +180,20 @@ func FuzzServerHandshake(f *testing.F) {
 		if err != nil {
 			return
 		}
-		hs, err := ServerHandshake(req, &AcceptOptions{Subprotocols: []string{"protoo"}, AllowedOrigins: []string{"*.example.org"}})
+		hs, err := serverHandshake(headRequest(req), &AcceptOptions{Subprotocols: []string{"protoo"}, AllowedOrigins: []string{"*.example.org"}})
 		if err != nil {
 			var he *HandshakeError
 			if !errors.As(err, &he) || he.Status < 400 || he.Status > 499 {
 				t.Fatalf("refusal without a 4xx status: %v", err)
 			}
-			if _, _, err := httphead.ParseResponse(he.Response(), 1<<14); err != nil {
+			if _, _, err := httphead.ParseResponse(he.response(), 1<<14); err != nil {
 				t.Fatalf("refusal reply does not parse: %v", err)
 			}
 			return
 		}
-		resp, n, err := httphead.ParseResponse(hs.Response, 1<<14)
-		if err != nil || n != len(hs.Response) || resp.Status != 101 {
-			t.Fatalf("accepted reply does not parse: %v %q", err, hs.Response)
+		resp, n, err := httphead.ParseResponse(hs.response, 1<<14)
+		if err != nil || n != len(hs.response) || resp.Status != 101 {
+			t.Fatalf("accepted reply does not parse: %v %q", err, hs.response)
 		}
 	})
 }

@@ -213,7 +213,7 @@ func dialSlowPeer(t *testing.T, srv *testServer) *slowPeer {
 	t.Cleanup(func() { nc.Close() })
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 	u := mustURL(t, srv.URL)
-	if _, err := nc.Write(clientRequest(u, NewKey(), nil, "", "", nil)); err != nil {
+	if _, err := nc.Write(clientRequest(u, newKey(), nil, "", "", nil)); err != nil {
 		t.Fatal(err)
 	}
 	head := make([]byte, 0, 1024)
@@ -242,8 +242,8 @@ func (p *slowPeer) readFrames(tick time.Duration, readSize int, got func([]byte)
 		n, err := p.nc.Read(chunk)
 		buf = append(buf, chunk[:n]...)
 		for {
-			h, hn, herr := ParseHeader(buf)
-			if errors.Is(herr, ErrShortHeader) || (herr == nil && int64(len(buf)-hn) < h.Length) {
+			h, hn, herr := parseHeader(buf)
+			if errors.Is(herr, errShortHeader) || (herr == nil && int64(len(buf)-hn) < h.Length) {
 				break
 			}
 			if herr != nil {
@@ -286,7 +286,7 @@ func TestSlowReaderLosesPublicationsNotConnection(t *testing.T) {
 	}))
 	p := dialSlowPeer(t, srv)
 	mask := [4]byte{1, 2, 3, 4}
-	if _, err := p.nc.Write(AppendFrame(nil, OpText, true, false, &mask, []byte("subscribe"))); err != nil {
+	if _, err := p.nc.Write(appendFrame(nil, OpText, true, false, &mask, []byte("subscribe"))); err != nil {
 		t.Fatal(err)
 	}
 	var c *Conn

@@ -38,7 +38,7 @@ func (c *Conn) readLoop(h Handler) error {
 		}
 		hdr, err := c.readHeader()
 		if err != nil {
-			if errors.Is(err, ErrProtocol) {
+			if errors.Is(err, errProtocol) {
 				return c.violation(StatusProtocolError, reasonOf(err))
 			}
 			return c.readError(err)
@@ -54,7 +54,7 @@ func (c *Conn) readLoop(h Handler) error {
 		if code, reason := c.check(hdr, &m); code != 0 {
 			return c.violation(code, reason)
 		}
-		if hdr.Op.IsControl() {
+		if hdr.Op.isControl() {
 			payload, err := c.readPayload(nil, hdr, nil)
 			if err != nil {
 				return c.readError(err)
@@ -105,13 +105,13 @@ func (c *Conn) readLoop(h Handler) error {
 
 // check applies the per-connection frame rules of RFC 6455 §5 and RFC 7692
 // §6 and returns a close code for a violation.
-func (c *Conn) check(h Header, m *message) (StatusCode, string) {
+func (c *Conn) check(h frameHeader, m *message) (StatusCode, string) {
 	switch {
-	case h.Op.IsReserved():
+	case h.Op.isReserved():
 		return StatusProtocolError, fmt.Sprintf("reserved opcode 0x%x", byte(h.Op))
 	case h.Rsv2 || h.Rsv3:
 		return StatusProtocolError, "RSV2/RSV3 set without a negotiated extension"
-	case h.Rsv1 && (c.decomp == nil || h.Op.IsControl() || h.Op == OpContinuation):
+	case h.Rsv1 && (c.decomp == nil || h.Op.isControl() || h.Op == OpContinuation):
 		return StatusProtocolError, "RSV1 set without a compressed message start"
 	case c.isServer && !h.Masked:
 		return StatusProtocolError, "client frames must be masked"
@@ -121,7 +121,7 @@ func (c *Conn) check(h Header, m *message) (StatusCode, string) {
 		return StatusProtocolError, "continuation frame without a message to continue"
 	case (h.Op == OpText || h.Op == OpBinary) && m.active:
 		return StatusProtocolError, "new data frame before the fragmented message ended"
-	case !h.Op.IsControl() && int64(len(m.buf))+h.Length > c.wireLimit(m, h):
+	case !h.Op.isControl() && int64(len(m.buf))+h.Length > c.wireLimit(m, h):
 		return StatusMessageTooBig, fmt.Sprintf("message exceeds %d bytes", c.cfg.MaxMessageBytes)
 	}
 	return 0, ""
@@ -131,7 +131,7 @@ func (c *Conn) check(h Header, m *message) (StatusCode, string) {
 // compressed message may exceed MaxMessageBytes a little (deflate adds 5
 // bytes per stored block to incompressible data); decompression enforces
 // the exact limit.
-func (c *Conn) wireLimit(m *message, h Header) int64 {
+func (c *Conn) wireLimit(m *message, h frameHeader) int64 {
 	if h.Rsv1 || (m.active && m.compressed && h.Op == OpContinuation) {
 		return c.maxWireBytes()
 	}
@@ -185,7 +185,7 @@ func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
 			c.queueControl(OpPong, payload, false)
 		}
 	case OpClose:
-		code, reason, perr := ParseClosePayload(payload)
+		code, reason, perr := parseClosePayload(payload)
 		if perr != nil {
 			// The peer has closed, however badly: once our 1002 is
 			// written the handshake is over.
@@ -199,7 +199,7 @@ func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
 		// queues nothing.
 		var reply []byte
 		if code != StatusNoStatusRcvd {
-			reply = AppendClosePayload(nil, code, "")
+			reply = appendClosePayload(nil, code, "")
 		}
 		if !c.queueControl(OpClose, reply, false) && c.isServer && c.closeSentDone() {
 			return true, nil
@@ -213,10 +213,10 @@ func (c *Conn) control(op Opcode, payload []byte) (done bool, err error) {
 func (c *Conn) closeSentDone() bool { return c.closeSent.Load() }
 
 // readHeader reads one frame header.
-func (c *Conn) readHeader() (Header, error) {
+func (c *Conn) readHeader() (frameHeader, error) {
 	b, err := c.br.Peek(2)
 	if err != nil {
-		return Header{}, err
+		return frameHeader{}, err
 	}
 	n := 2
 	switch b[1] & 0x7f {
@@ -229,9 +229,9 @@ func (c *Conn) readHeader() (Header, error) {
 		n += 4
 	}
 	if b, err = c.br.Peek(n); err != nil {
-		return Header{}, noEOF(err)
+		return frameHeader{}, noEOF(err)
 	}
-	h, _, err := ParseHeader(b)
+	h, _, err := parseHeader(b)
 	if err != nil {
 		return h, err
 	}
@@ -256,7 +256,7 @@ const payloadChunk = 16 << 10
 // The buffer grows as bytes arrive, never by more than payloadChunk ahead
 // of them, and geometrically, so that a message of many small fragments
 // costs linear copying, not quadratic.
-func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, error) {
+func (c *Conn) readPayload(dst []byte, h frameHeader, v *utf8Validator) ([]byte, error) {
 	pos := 0
 	for remaining := h.Length; remaining > 0; {
 		if len(dst) == cap(dst) {
@@ -268,7 +268,7 @@ func (c *Conn) readPayload(dst []byte, h Header, v *utf8Validator) ([]byte, erro
 		if n > 0 {
 			dst = dst[:off+n]
 			if h.Masked {
-				pos = MaskBytes(h.Mask, pos, dst[off:])
+				pos = maskBytes(h.Mask, pos, dst[off:])
 			}
 			if v != nil && !v.write(dst[off:]) {
 				return dst, errInvalidUTF8

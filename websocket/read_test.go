@@ -18,7 +18,7 @@ func fragmentedMessage(op Opcode, payload []byte) []byte {
 		if i > 0 {
 			fop = OpContinuation
 		}
-		b = AppendFrame(b, fop, i == len(payload)-1, false, &mask, payload[i:i+1])
+		b = appendFrame(b, fop, i == len(payload)-1, false, &mask, payload[i:i+1])
 	}
 	return b
 }
@@ -84,7 +84,7 @@ func TestFragmentedMessageAllocations(t *testing.T) {
 func TestAnnouncedFrameHoldsSmallBuffer(t *testing.T) {
 	const announced = 1 << 20
 	mask := [4]byte{9, 8, 7, 6}
-	frame := AppendFrame(nil, OpBinary, true, false, &mask, make([]byte, announced))
+	frame := appendFrame(nil, OpBinary, true, false, &mask, make([]byte, announced))
 	hdrLen := len(frame) - announced
 	in := frame[:hdrLen+16]
 	c := newConn(&scriptConn{r: bytes.NewReader(in)}, nil, true, Config{MaxMessageBytes: 16 << 20, PingInterval: -1})
@@ -115,10 +115,10 @@ func TestLargeFramePayloadIntact(t *testing.T) {
 		payload[i] = byte(i * 7)
 	}
 	mask := [4]byte{5, 6, 7, 8}
-	single := AppendFrame(nil, OpBinary, true, false, &mask, payload)
+	single := appendFrame(nil, OpBinary, true, false, &mask, payload)
 	cut := len(payload) / 3
-	frag := AppendFrame(nil, OpBinary, false, false, &mask, payload[:cut])
-	frag = AppendFrame(frag, OpContinuation, true, false, &mask, payload[cut:])
+	frag := appendFrame(nil, OpBinary, false, false, &mask, payload[:cut])
+	frag = appendFrame(frag, OpContinuation, true, false, &mask, payload[cut:])
 	for name, in := range map[string][]byte{"single": single, "two-fragments": frag} {
 		t.Run(name, func(t *testing.T) {
 			var got []byte
@@ -141,8 +141,8 @@ func TestPayloadBufferStaysWithinLimit(t *testing.T) {
 	mask := [4]byte{3, 1, 4, 1}
 	// 64 KiB fill a buffer grown by doubling; one more byte would double
 	// it to 128 KiB.
-	in := AppendFrame(nil, OpBinary, false, false, &mask, make([]byte, 64<<10))
-	in = AppendFrame(in, OpContinuation, false, false, &mask, make([]byte, 1<<10))
+	in := appendFrame(nil, OpBinary, false, false, &mask, make([]byte, 64<<10))
+	in = appendFrame(in, OpContinuation, false, false, &mask, make([]byte, 1<<10))
 	c := newConn(&scriptConn{r: bytes.NewReader(in)}, nil, true, Config{MaxMessageBytes: limit, PingInterval: -1})
 	var buf []byte
 	for range 2 {

@@ -66,9 +66,6 @@ func (m *PreparedMessage) Len() int { return len(m.data) }
 // modify it. Fake transports in tests read messages through it.
 func (m *PreparedMessage) Payload() []byte { return m.data }
 
-// Opcode returns the message's type.
-func (m *PreparedMessage) Opcode() Opcode { return m.op }
-
 // frameFor returns the encoded frames to queue on a server-side connection.
 func (m *PreparedMessage) frameFor(c *Conn) []byte {
 	if c.comp == nil || len(m.data) < minCompressSize || m.fragment != c.cfg.FragmentSize {
@@ -119,7 +116,7 @@ func appendMessage(dst []byte, op Opcode, rsv1 bool, maskSrc *[4]byte, payload [
 			_, _ = rand.Read(k[:])
 			mask = &k
 		}
-		dst = AppendFrame(dst, fop, fin, rsv1 && first, mask, payload[:n])
+		dst = appendFrame(dst, fop, fin, rsv1 && first, mask, payload[:n])
 		payload = payload[n:]
 		first = false
 		if fin {
@@ -238,13 +235,13 @@ func (c *Conn) frameOf(m *PreparedMessage) []byte {
 // is encoded into a pooled buffer that is reused once written.
 func (c *Conn) SendMessage(op Opcode, data []byte) error {
 	if (c.comp == nil || len(data) < minCompressSize) && len(data) <= c.cfg.FragmentSize {
-		if p := getPooled(len(data) + MaxHeaderSize); p != nil {
+		if p := getPooled(len(data) + maxHeaderSize); p != nil {
 			var mask *[4]byte
 			if !c.isServer {
 				mask = new([4]byte)
 				_, _ = rand.Read(mask[:])
 			}
-			*p = AppendFrame(*p, op, true, false, mask, data)
+			*p = appendFrame(*p, op, true, false, mask, data)
 			return c.enqueue(outItem{frame: *p, pooled: p})
 		}
 	}
@@ -354,7 +351,7 @@ func (c *Conn) queueControl(op Opcode, payload []byte, dropData bool) bool {
 		_, _ = rand.Read(k[:])
 		mask = &k
 	}
-	frame := AppendFrame(nil, op, true, false, mask, payload)
+	frame := appendFrame(nil, op, true, false, mask, payload)
 	q := &c.out
 	q.mu.Lock()
 	if q.closing {

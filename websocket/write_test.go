@@ -27,6 +27,7 @@ func TestPreparedMessageOwnsItsBytes(t *testing.T) {
 
 func fakeServerConn(p deflateParams, compressed bool) *Conn {
 	c := &Conn{isServer: true, cfg: Config{}.withDefaults()}
+	c.shard, c.cell = c.cfg.Flusher.pick()
 	if compressed {
 		c.comp = newCompressor(p, true, 0)
 	}
@@ -67,7 +68,7 @@ func TestIncompressibleGoesPlain(t *testing.T) {
 		data[i] = byte(i*7919 + i>>3*31)
 	}
 	f := c.compressedMessage(OpBinary, data, nil)
-	h, n, err := ParseHeader(f)
+	h, n, err := parseHeader(f)
 	if err != nil {
 		t.Fatal(err)
 	}

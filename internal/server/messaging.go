@@ -121,7 +121,7 @@ func newMessaging(s *Server) *messaging {
 // isMessaging reports whether an upgrade to path p speaks the messaging
 // protocol: /ws always, any other path when it offers protoo.
 func isMessaging(p string, req *httphead.Request) bool {
-	return p == "/ws" || websocket.OffersSubprotocol(req, "protoo")
+	return p == "/ws" || websocket.OffersSubprotocol(req.Header, "protoo")
 }
 
 // serveMessaging runs one messaging connection.

@@ -87,6 +87,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics websocket.Metrics
+	flusher *websocket.Flusher // writes its connections' publications
 	fd      *frontdoor.Server
 	pc      *peerconn.Service
 	ws      map[string]session.Handler // raw WebSocket endpoints by path
@@ -102,7 +103,7 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), quit: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, flusher: websocket.NewFlusher(), started: time.Now(), quit: make(chan struct{})}
 	pcc := cfg.PeerConn
 	if pcc.Logger == nil {
 		pcc.Logger = cfg.Logger
@@ -170,7 +171,7 @@ func (s *Server) Metrics() *websocket.Metrics { return &s.metrics }
 // peerconnection routes (and every OPTIONS request) to the peerconnection
 // service; everything else goes to the HTTP handlers.
 func (s *Server) route(req *httphead.Request) frontdoor.ConnHandler {
-	if !websocket.IsUpgrade(req) {
+	if !websocket.IsUpgrade(req.Header) {
 		if peerconn.IsRoute(req.Method, req.Target) {
 			return s.pc
 		}
@@ -232,6 +233,7 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 			BatchDelay:      s.cfg.BatchDelay,
 			Logger:          s.log,
 			Metrics:         &s.metrics,
+			Flusher:         s.flusher,
 		},
 	}
 }
@@ -239,7 +241,8 @@ func (s *Server) acceptOptions() *websocket.AcceptOptions {
 // accept completes a WebSocket handshake; a refusal has been answered and
 // logged when it returns nil.
 func (s *Server) accept(nc net.Conn, req *httphead.Request, buffered []byte, opts *websocket.AcceptOptions) *websocket.Conn {
-	c, err := websocket.Accept(nc, req, buffered, opts)
+	wreq := websocket.Request{Method: req.Method, ProtoMajor: req.Major, ProtoMinor: req.Minor, Header: req.Header}
+	c, err := websocket.Accept(nc, &wreq, buffered, opts)
 	if err != nil {
 		var he *websocket.HandshakeError
 		if errors.As(err, &he) {

@@ -83,9 +83,10 @@ func TestStalledReaderDoesNotStallOthers(t *testing.T) {
 	}
 
 	stalled := stalledClient(t, ts.Addr)
-	// A masked binary frame of 64 KiB. The zero mask key leaves the payload
-	// as it is, so the same bytes can be written again and again.
-	frame := websocket.AppendFrame(nil, websocket.OpBinary, true, false, &[4]byte{}, randomBytes(64<<10, 1))
+	// A masked binary frame of 64 KiB: FIN and opcode 2, the mask bit and
+	// a 64-bit length of 0x10000, a zero mask key. That key leaves the
+	// payload as it is, so the same bytes can be written again and again.
+	frame := append([]byte{0x82, 0x80 | 127, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}, randomBytes(64<<10, 1)...)
 	stopPump := make(chan struct{})
 	pumpDone := make(chan error, 1)
 	go func() {
